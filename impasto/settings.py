@@ -1,0 +1,143 @@
+"""The settings of one run: a frozen dataclass shared by the CLI, the API and the web page.
+
+Every field's default lives here; the CLI builds its options from these fields and
+their `help` metadata, so a new setting is one new field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ImpastoError
+from .networks import DEFAULTS, MODELS
+
+INITS = ("content", "gaussian", "uniform", "blend")
+OPTIMIZERS = ("lbfgs", "adam", "gd")
+WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "gd": 1.0}
+
+
+def option(help: str, **cli: Any) -> dict[str, Any]:
+    """Field metadata for the CLI: its help text plus argparse extras (choices, metavar)."""
+    return {"help": help, **cli}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that determines a stylisation, besides the images themselves."""
+
+    model: str = field(default="vgg19", metadata=option("feature network", choices=MODELS))
+    weights: str | None = field(
+        default=None,
+        metadata=option(
+            "weights file (torchvision layout); default: torchvision's official weights, "
+            "downloaded once and cached; 'random' for a random net (plumbing and timing only)",
+            metavar="FILE",
+        ),
+    )
+    weights_format: str = field(
+        default="auto",
+        metadata=option(
+            "preprocessing the weights expect: torchvision (RGB, ImageNet mean/std) or "
+            "caffe (BGR 0..255, Caffe mean); auto detects known files and '*caffe*' names",
+            choices=WEIGHT_FORMATS,
+        ),
+    )
+    size: int = field(default=512, metadata=option("longest side of the output in pixels"))
+    content_layers: tuple[str, ...] | None = field(
+        default=None, metadata=option("content layers, comma-separated (default: the network's)")
+    )
+    style_layers: tuple[str, ...] | None = field(
+        default=None, metadata=option("style layers, comma-separated (default: the network's)")
+    )
+    style_layer_weights: tuple[float, ...] | None = field(
+        default=None,
+        metadata=option("relative weight of each style layer, comma-separated (default: equal)"),
+    )
+    content_weight: float = field(default=1.0, metadata=option("weight of the content loss (alpha)"))
+    style_weight: float | None = field(
+        default=None,
+        metadata=option("weight of the style loss (beta); higher is more stylised (default: the network's)"),
+    )
+    tv_weight: float = field(
+        default=0.0, metadata=option("weight of the total-variation loss; higher is smoother")
+    )
+    init: str = field(default="content", metadata=option("starting image", choices=INITS))
+    init_noise_ratio: float = field(
+        default=0.5, metadata=option("share of noise in the 'blend' starting image, 0..1")
+    )
+    optimizer: str = field(default="lbfgs", metadata=option("optimiser", choices=OPTIMIZERS))
+    iterations: int = field(default=500, metadata=option("number of iterations (loss evaluations)"))
+    lr: float | None = field(
+        default=None, metadata=option("learning rate (default: lbfgs 1, adam 0.02, gd 1)")
+    )
+    seed: int = field(default=0, metadata=option("random seed; the same seed repeats a CPU run exactly"))
+    device: str = field(default="auto", metadata=option("cpu, cuda, cuda:N, mps, or auto"))
+    pooling: str = field(
+        default="max", metadata=option("pooling layers of the network", choices=("max", "avg"))
+    )
+
+    def __post_init__(self) -> None:
+        self._check_choice("model", MODELS)
+        self._check_choice("weights_format", WEIGHT_FORMATS)
+        self._check_choice("init", INITS)
+        self._check_choice("optimizer", OPTIMIZERS)
+        self._check_choice("pooling", ("max", "avg"))
+        for name in ("size", "iterations"):
+            if getattr(self, name) < 1:
+                raise ImpastoError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ImpastoError(f"--{_flag(name)} must be zero or positive, got {value}")
+        if not 0 <= self.init_noise_ratio <= 1:
+            raise ImpastoError(f"--init-noise-ratio must be between 0 and 1, got {self.init_noise_ratio}")
+        if self.lr is not None and not self.lr > 0:
+            raise ImpastoError(f"--lr must be positive, got {self.lr}")
+        weights = self.style_layer_weights
+        if weights is not None and (not weights or min(weights) < 0 or sum(weights) <= 0):
+            raise ImpastoError("--style-layer-weights must be non-negative numbers with a positive sum")
+
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        if getattr(self, name) not in choices:
+            raise ImpastoError(
+                f"--{_flag(name)} {getattr(self, name)!r} is unknown: choose from {', '.join(choices)}"
+            )
+
+    def resolved(self) -> Settings:
+        """A copy with every network-dependent default filled in."""
+        net = DEFAULTS[self.model]
+        style_layers = self.style_layers or net.style_layers
+        layer_weights = self.style_layer_weights or (1.0,) * len(style_layers)
+        if len(layer_weights) != len(style_layers):
+            raise ImpastoError(
+                f"--style-layer-weights has {len(layer_weights)} values for "
+                f"{len(style_layers)} style layers: give one per layer"
+            )
+        return dataclasses.replace(
+            self,
+            content_layers=self.content_layers or net.content_layers,
+            style_layers=style_layers,
+            style_layer_weights=layer_weights,
+            style_weight=net.style_weight if self.style_weight is None else self.style_weight,
+            lr=DEFAULT_LR[self.optimizer] if self.lr is None else self.lr,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Settings:
+        """The inverse of `to_dict`; unknown keys are an error naming them."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
