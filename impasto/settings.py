@@ -10,13 +10,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .color import PRESERVE_COLOR
 from .errors import ImpastoError
 from .networks import DEFAULTS, MODELS
 
 INITS = ("content", "gaussian", "uniform", "blend")
 OPTIMIZERS = ("lbfgs", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
-DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "gd": 1.0}
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "gd": 0.01}
+DEFAULT_EMA_DECAY = 0.95  # Adam's iterate average; see the README's quality benchmark
 
 
 def option(help: str, **cli: Any) -> dict[str, Any]:
@@ -71,12 +73,66 @@ class Settings:
     optimizer: str = field(default="lbfgs", metadata=option("optimiser", choices=OPTIMIZERS))
     iterations: int = field(default=500, metadata=option("number of iterations (loss evaluations)"))
     lr: float | None = field(
-        default=None, metadata=option("learning rate (default: lbfgs 1, adam 0.02, gd 1)")
+        default=None, metadata=option("learning rate (default: lbfgs 1, adam 0.02, gd 0.01)")
     )
     seed: int = field(default=0, metadata=option("random seed; the same seed repeats a CPU run exactly"))
     device: str = field(default="auto", metadata=option("cpu, cuda, cuda:N, mps, or auto"))
     pooling: str = field(
-        default="max", metadata=option("pooling layers of the network", choices=("max", "avg"))
+        default="max",
+        metadata=option(
+            "pooling layers of the network; avg is rescaled to keep max pooling's activation size",
+            choices=("max", "avg"),
+        ),
+    )
+    normalize_vgg: bool = field(
+        default=False,
+        metadata=option("rescale each filter so its mean activation over the run's images is 1 (the paper's normalised net)"),
+    )
+    scales: int | None = field(
+        default=None,
+        metadata=option("number of coarse-to-fine scales, sizes growing by sqrt(2) up to --size (default: 1)"),
+    )
+    min_size: int | None = field(
+        default=None,
+        metadata=option("longest side of the first (smallest) scale; with --scales, sizes grow evenly from it"),
+    )
+    scale_iterations: tuple[int, ...] | None = field(
+        default=None,
+        metadata=option(
+            "iterations at each scale, smallest first (default: --iterations split, most at the small sizes)"
+        ),
+    )
+    preserve_color: str = field(
+        default="none",
+        metadata=option(
+            "keep the content's colours: luminance-only transfer, or the style recoloured to the content's",
+            choices=PRESERVE_COLOR,
+        ),
+    )
+    style_blend: tuple[float, ...] | None = field(
+        default=None, metadata=option("weight of each style image, comma-separated (default: equal)")
+    )
+    style_scale: float = field(
+        default=1.0,
+        metadata=option("size of the style image relative to the output; above 1 gives bigger brush strokes, below 1 finer"),
+    )
+    content_mask: tuple[str, ...] | None = field(
+        default=None,
+        metadata=option(
+            "greyscale masks of the content, one per style (white: that style); with two styles one mask "
+            "gives the first style its white part and the second the rest",
+            metavar="FILE,...",
+        ),
+    )
+    style_mask: tuple[str, ...] | None = field(
+        default=None,
+        metadata=option("greyscale masks of the style images, one per style: the part each style is taken from", metavar="FILE,..."),
+    )
+    ema_decay: float | None = field(
+        default=None,
+        metadata=option(
+            "output the moving average of the iterates with this decay, 0 for off (default: 0.95 with adam, else off)"
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -96,6 +152,19 @@ class Settings:
             raise ImpastoError(f"--init-noise-ratio must be between 0 and 1, got {self.init_noise_ratio}")
         if self.lr is not None and not self.lr > 0:
             raise ImpastoError(f"--lr must be positive, got {self.lr}")
+        self._check_choice("preserve_color", PRESERVE_COLOR)
+        for name in ("scales", "min_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ImpastoError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+        if self.scale_iterations is not None and (not self.scale_iterations or min(self.scale_iterations) < 1):
+            raise ImpastoError("--scale-iterations must be positive whole numbers, one per scale")
+        if not self.style_scale > 0:
+            raise ImpastoError(f"--style-scale must be positive, got {self.style_scale}")
+        blend = self.style_blend
+        if blend is not None and (not blend or min(blend) < 0 or sum(blend) <= 0):
+            raise ImpastoError("--style-blend must be non-negative numbers with a positive sum, one per style")
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
+            raise ImpastoError(f"--ema-decay must be at least 0 and below 1, got {self.ema_decay}")
         weights = self.style_layer_weights
         if weights is not None and (not weights or min(weights) < 0 or sum(weights) <= 0):
             raise ImpastoError("--style-layer-weights must be non-negative numbers with a positive sum")
@@ -123,6 +192,7 @@ class Settings:
             style_layer_weights=layer_weights,
             style_weight=net.style_weight if self.style_weight is None else self.style_weight,
             lr=DEFAULT_LR[self.optimizer] if self.lr is None else self.lr,
+            ema_decay=(DEFAULT_EMA_DECAY if self.optimizer == "adam" else 0.0) if self.ema_decay is None else self.ema_decay,
         )
 
     def to_dict(self) -> dict[str, Any]:
