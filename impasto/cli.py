@@ -13,8 +13,11 @@ from typing import Any
 
 from . import __version__
 from .errors import ImpastoError
-from .images import check_output_path, save_image
+from .images import check_output_path
+from .interrupts import Interrupted
+from .outputs import RunOutputs, add_arguments
 from .pipeline import stylize
+from .rerun import prepare
 from .settings import Settings
 
 
@@ -35,6 +38,11 @@ def settings_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stylisation settings")
     for f in dataclasses.fields(Settings):
         kind, metavar = _parser_for(hints[f.name])
+        if kind is bool:  # a switch: --flag / --no-flag
+            flag = f"--{f.name.replace('_', '-')}"
+            help = f"{f.metadata['help']} (default: {'on' if f.default else 'off'})"
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
+            continue
         extra = {k: v for k, v in f.metadata.items() if k != "help"}
         if metavar and "metavar" not in extra:
             extra["metavar"] = metavar
@@ -56,14 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Repaint a content photo in the style of one or more artworks "
         "(neural style transfer, Gatys et al. 2016).",
     )
-    parser.add_argument("content", help="the content image (a photo)")
-    parser.add_argument("style", nargs="+", help="the style image(s) (artworks)")
+    parser.add_argument("content", nargs="?", help="the content image (a photo)")
+    parser.add_argument("style", nargs="*", help="the style image(s) (artworks)")
     parser.add_argument(
         "-o", "--output", help="output image; .png, .jpg, .tif or .webp (default: CONTENT_STYLE.png)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"impasto {__version__}")
+    add_arguments(parser)
     settings_arguments(parser)
     return parser
 
@@ -85,11 +94,18 @@ def output_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    if args.replay or args.resume:
+        settings, checkpoint = prepare(args)
+    elif args.content is None or not args.style:
+        raise ImpastoError("give a content image and at least one style image (or --replay IMAGE, --resume CKPT)")
+    else:
+        settings, checkpoint = settings_from(args), None
     path = output_path(args)
-    image = stylize(args.content, args.style, settings)
-    save_image(image, path)
-    print(f"impasto: wrote {path}", file=sys.stderr)
+    outputs = RunOutputs(args, settings, path, checkpoint)
+    with outputs.running():
+        image = stylize(args.content, args.style, settings, callback=outputs, resume=outputs.resume)
+    outputs.finish(image)
+    outputs.report()
     return 0
 
 
@@ -102,9 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"impasto: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("impasto: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        stopped = error if isinstance(error, Interrupted) else Interrupted()
+        print(f"impasto: {stopped.message}", file=sys.stderr)
+        return stopped.exit_code
     except Exception as error:  # an impasto bug: one line unless --debug
         if args.debug:
             raise

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from .masks import fit_mask
+
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, N, H, W) features -> (B, N, N) channel inner products divided by M = H*W."""
@@ -47,6 +49,33 @@ class StyleLoss(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         n = features.shape[1]
         return (gram_matrix(features) - self.target).pow(2).sum() / (4 * n * n)
+
+
+def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """(1, N, H, W) features and (R, 1, H, W) masks -> (R, N, N) Gram matrices of each
+    region: channel inner products weighted by the mask, divided by the mask's area."""
+    n = features.shape[1]
+    flat = features.reshape(n, -1).float()
+    weights = masks.reshape(masks.shape[0], 1, -1).float()
+    area = weights.sum(-1, keepdim=True).clamp_min(1e-8)
+    return (flat * weights) @ flat.T / area
+
+
+class MaskedStyleLoss(nn.Module):
+    """Style loss per region (Gatys et al. 2017): region r of the output, given by its
+    mask, matches target Gram r; the regions' losses are weighted (mean weight 1)."""
+
+    def __init__(self, target_grams: torch.Tensor, masks: torch.Tensor, region_weights: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("target", target_grams.detach().float())
+        self.register_buffer("masks", masks.detach().float())
+        weights = torch.tensor(region_weights, dtype=torch.float32)
+        self.register_buffer("region_weights", weights * len(weights) / weights.sum())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        n, (h, w) = features.shape[1], features.shape[-2:]
+        per_region = (masked_gram(features, fit_mask(self.masks, h, w)) - self.target).pow(2).sum((1, 2)) / (4 * n * n)
+        return (self.region_weights * per_region).sum()
 
 
 class TotalVariationLoss(nn.Module):

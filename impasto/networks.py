@@ -70,11 +70,23 @@ class Fire(nn.Module):
         return torch.cat([torch.relu(self.expand1x1(s)), torch.relu(self.expand3x3(s))], 1)
 
 
+class ScaledAvgPool(nn.AvgPool2d):
+    """Average pooling times a gain, which `calibrate.calibrate_pooling` sets so that
+    outputs are as large on average as max pooling's would be (1 until then)."""
+
+    def __init__(self, **kwargs: int | bool) -> None:
+        super().__init__(**kwargs)
+        self.register_buffer("gain", torch.ones(()), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * self.gain.to(x.dtype)
+
+
 def _pool(kind: str, **kwargs: int | bool) -> nn.Module:
     if kind == "max":
         return nn.MaxPool2d(**kwargs)
     if kind == "avg":
-        return nn.AvgPool2d(**kwargs)
+        return ScaledAvgPool(**kwargs)
     raise ImpastoError(f"unknown pooling {kind!r}: use 'max' or 'avg'")
 
 

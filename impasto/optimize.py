@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from PIL import Image
 
 from .errors import ImpastoError
 from .images import to_image
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a run continues: the scale, the iteration, its pixels and the optimiser's state.
+
+    `elapsed` carries the seconds already spent, so reported times run on; `average` is
+    the iterate average's (steps, value) when one is kept.
+    """
+
+    scale: int
+    iteration: int
+    pixels: torch.Tensor = field(repr=False)
+    optimizer_state: dict[str, Any] = field(repr=False)
+    elapsed: float = 0.0
+    average: tuple[int, torch.Tensor] | None = field(repr=False, default=None)
 
 
 @dataclass
@@ -29,13 +47,38 @@ class Iterate:
     scale: int = 0
     scales: int = 1
     pixels: torch.Tensor = field(repr=False, default=None)  # type: ignore[assignment]
+    snapshot: Callable[[], Resume] | None = field(repr=False, default=None)
 
     def image(self) -> Image.Image:
         """The current image (converted only when asked for)."""
         return to_image(self.pixels)
 
+    def resume_state(self) -> Resume:
+        """A copy of the state that continues the run from this iteration (for checkpoints)."""
+        if self.snapshot is None:
+            raise ValueError("this Iterate carries no resumable state")
+        return self.snapshot()
+
 
 Callback = Callable[[Iterate], None]
+
+
+class IterateAverage:
+    """Bias-corrected exponential moving average of the iterates."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.steps = 0
+        self.accumulated: torch.Tensor | None = None
+
+    def update(self, pixels: torch.Tensor) -> None:
+        current = pixels.detach().float()
+        previous = torch.zeros_like(current) if self.accumulated is None else self.accumulated
+        self.accumulated = self.decay * previous + (1 - self.decay) * current
+        self.steps += 1
+
+    def value(self) -> torch.Tensor:
+        return self.accumulated / (1 - self.decay**self.steps)
 
 
 def make_optimizer(name: str, pixels: torch.Tensor, lr: float) -> torch.optim.Optimizer:
@@ -59,16 +102,36 @@ def optimize(
     callback: Callback | None = None,
     scale: int = 0,
     scales: int = 1,
+    ema_decay: float = 0.0,
+    resume: Resume | None = None,
 ) -> torch.Tensor:
     """Runs `iterations` optimiser steps from `start` and returns the final pixels.
 
     Pixels are kept in 0..1 by clamping after every step (projected descent), so each
-    evaluation sees, and the result is, a valid image.
+    evaluation sees, and the result is, a valid image. With `ema_decay` > 0 the result
+    is the exponential moving average of the iterates (bias-corrected), which removes
+    the iterate noise of stochastic-style optimisers such as Adam. With `resume` (from
+    `Iterate.resume_state`) the run continues at that iteration from its pixels and
+    optimiser state, and ends where the uninterrupted run would have.
     """
-    pixels = start.detach().clone().requires_grad_(True)
+    pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
+    pixels.requires_grad_(True)
+    average = IterateAverage(ema_decay) if ema_decay > 0 else None
     opt = make_optimizer(optimizer, pixels, lr)
-    began = time.perf_counter()
-    evaluations = 0
+    evaluations = 0 if resume is None else resume.iteration
+    began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
+    if resume is not None:
+        opt.load_state_dict(resume.optimizer_state)
+        if average is not None and resume.average is not None:
+            average.steps, average.accumulated = resume.average[0], resume.average[1].to(start.device)
+
+    def snapshot() -> Resume:
+        """Copies of everything that determines the rest of the run."""
+        kept = None if average is None or average.accumulated is None else (average.steps, average.accumulated.clone())
+        return Resume(
+            scale, evaluations, pixels.detach().clone(), copy.deepcopy(opt.state_dict()),
+            time.perf_counter() - began, kept,
+        )
 
     def evaluate() -> torch.Tensor:
         """Computes the loss of the current pixels and reports them to the callback."""
@@ -90,6 +153,7 @@ def optimize(
                     scale=scale,
                     scales=scales,
                     pixels=pixels.detach(),
+                    snapshot=snapshot,
                 )
             )
         evaluations += 1
@@ -101,10 +165,14 @@ def optimize(
         total.backward()
         return total
 
-    for _ in range(iterations):
+    for _ in range(evaluations, iterations):
         opt.step(closure)
         with torch.no_grad():
             pixels.clamp_(0, 1)
+            if average is not None:
+                average.update(pixels)
     with torch.no_grad():
+        if average is not None and average.steps:
+            pixels.copy_(average.value())
         evaluate()
     return pixels.detach()

@@ -7,14 +7,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
+from .calibrate import calibrate
+from .color import combine_luminance, luminance, match_color, match_luminance
 from .devices import select_device
+from .errors import ImpastoError
 from .images import load_image, resize_longest, to_image, to_tensor
 from .initial import initial_image
-from .losses import ContentLoss, Objective, StyleLoss, gram_matrix
+from .losses import ContentLoss, MaskedStyleLoss, Objective, StyleLoss, gram_matrix, masked_gram
+from .masks import content_regions, fit_mask, style_regions
+from .schedule import scale_sizes, split_iterations
 from .networks import FeatureExtractor, build_extractor
-from .optimize import Callback, optimize
+from .optimize import Callback, Resume, optimize
 from .settings import Settings
 from .weights import load_weights
 
@@ -55,15 +62,27 @@ def build_objective(
     styles: Sequence[torch.Tensor],
     style_blend: Sequence[float],
     settings: Settings,
+    content_masks: torch.Tensor | None = None,
+    style_masks: Sequence[torch.Tensor | None] | None = None,
 ) -> Objective:
-    """Computes the content and (blended) style targets once and wraps them as losses."""
+    """Computes the content and style targets once and wraps them as losses.
+
+    Without `content_masks` the styles' Gram targets are blended by `style_blend`; with
+    them (one (1, H, W) region per style, stacked) each region matches its own style and
+    `style_blend` weights the regions. `style_masks` limit where each style's statistics
+    are taken from (None: the whole image).
+    """
     content_features = extractor(content)
     style_features = [extractor(style) for style in styles]
-    total = sum(style_blend)
-    style_losses = {
-        layer: StyleLoss(sum(w / total * gram_matrix(f[layer]) for w, f in zip(style_blend, style_features)))
-        for layer in settings.style_layers
-    }
+    style_masks = style_masks or [None] * len(styles)
+    style_losses: dict[str, nn.Module] = {}
+    for layer in settings.style_layers:
+        grams = torch.stack([_target_gram(f[layer], m) for f, m in zip(style_features, style_masks)])
+        if content_masks is None:
+            weights = torch.tensor(style_blend, device=grams.device) / sum(style_blend)
+            style_losses[layer] = StyleLoss((weights.view(-1, 1, 1) * grams).sum(0, keepdim=True))
+        else:
+            style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend)
     content_losses = {layer: ContentLoss(content_features[layer]) for layer in settings.content_layers}
     return Objective(
         extractor,
@@ -76,34 +95,124 @@ def build_objective(
     )
 
 
+def _target_gram(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """A style's (N, N) Gram matrix, over the whole image or only its masked part."""
+    if mask is None:
+        return gram_matrix(features)[0]
+    return masked_gram(features, fit_mask(mask, *features.shape[-2:]))[0]
+
+
+def style_weights(blend: Sequence[float] | None, count: int) -> list[float]:
+    """The styles' blend weights, normalised to sum to 1 (equal by default)."""
+    if blend is None:
+        return [1.0 / count] * count
+    if len(blend) != count:
+        raise ImpastoError(f"--style-blend has {len(blend)} weights for {count} style image(s): give one per style")
+    return [w / sum(blend) for w in blend]
+
+
+@dataclass(frozen=True)
+class ScaleInputs:
+    """The tensors one scale optimises against."""
+
+    content: torch.Tensor  # what the content loss sees (its luminance with --preserve-color luminance)
+    styles: list[torch.Tensor]
+    content_masks: torch.Tensor | None
+    style_masks: list[torch.Tensor | None]
+
+
+def scale_inputs(
+    content: Image.Image,
+    styles: Sequence[Image.Image],
+    size: int,
+    settings: Settings,
+    device: torch.device,
+    masks: tuple[list[Image.Image] | None, list[Image.Image] | None] = (None, None),
+) -> ScaleInputs:
+    """Content, styles (at `style_scale` times `size`, recoloured as asked) and masks at one scale."""
+    content_tensor = to_tensor(resize_longest(content, size), device)
+    style_size = max(1, round(size * settings.style_scale))
+    style_tensors = [to_tensor(resize_longest(s, style_size), device) for s in styles]
+    if settings.preserve_color == "histogram":
+        style_tensors = [match_color(s, content_tensor) for s in style_tensors]
+    elif settings.preserve_color == "luminance":
+        style_tensors = [match_luminance(s, content_tensor) for s in style_tensors]
+        content_tensor = luminance(content_tensor)
+    content_masks, style_masks = masks
+    height, width = content_tensor.shape[-2:]
+    regions = None if content_masks is None else content_regions(content_masks, len(styles), (width, height), device)
+    return ScaleInputs(content_tensor, style_tensors, regions, style_regions(style_masks, style_tensors, device))
+
+
+def _load_masks(settings: Settings) -> tuple[list[Image.Image] | None, list[Image.Image] | None]:
+    return tuple(None if paths is None else [load_image(p) for p in paths] for paths in (settings.content_mask, settings.style_mask))
+
+
+def _upsample(pixels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(pixels, size=like.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+
+
 def stylize(
     content: ImageInput,
     style: ImageInput | Sequence[ImageInput],
     settings: Settings | None = None,
     *,
     callback: Callback | None = None,
+    resume: Resume | None = None,
 ) -> Image.Image:
     """Repaints `content` in the manner of `style` (one image or several, blended equally).
 
     `callback` receives an `Iterate` after every loss evaluation; the engine never prints.
+    `resume` (an `Iterate.resume_state()` of an earlier run with the same settings)
+    continues that run: scales before `resume.scale` are skipped, and that scale goes on
+    from its saved iteration.
     """
     settings = (settings or Settings()).resolved()
     device = select_device(settings.device)
-    styles = list(style) if isinstance(style, Sequence) and not isinstance(style, str) else [style]
-    content_image = resize_longest(as_image(content), settings.size)
+    sources = list(style) if isinstance(style, Sequence) and not isinstance(style, str) else [style]
+    styles = [as_image(s) for s in sources]
+    blend = style_weights(settings.style_blend, len(styles))
+    content_image = as_image(content)
+    masks = _load_masks(settings)
+    sizes = scale_sizes(settings.size, settings.scales, settings.min_size)
+    iterations = _iterations_per_scale(settings, len(sizes))
     network = load_network(settings, device)
-    content_tensor = to_tensor(content_image, device)
-    style_tensors = [to_tensor(resize_longest(as_image(s), settings.size), device) for s in styles]
-    objective = build_objective(
-        network.extractor, content_tensor, style_tensors, [1.0] * len(style_tensors), settings
-    )
-    start = initial_image(settings.init, content_tensor, settings.init_noise_ratio, settings.seed)
-    result = optimize(
-        objective,
-        start,
-        optimizer=settings.optimizer,
-        iterations=settings.iterations,
-        lr=settings.lr,
-        callback=callback,
-    )
-    return to_image(result)
+    pixels = None
+    for index, size in enumerate(sizes):
+        inputs = scale_inputs(content_image, styles, size, settings, device, masks)
+        if index == 0 and (settings.pooling == "avg" or settings.normalize_vgg):
+            calibrate(network.extractor, [inputs.content, *inputs.styles], settings.normalize_vgg)
+        if resume is not None and index < resume.scale:
+            continue
+        objective = build_objective(
+            network.extractor, inputs.content, inputs.styles, blend, settings, inputs.content_masks, inputs.style_masks
+        )
+        if pixels is None:
+            start = initial_image(settings.init, inputs.content, settings.init_noise_ratio, settings.seed)
+        else:
+            start = _upsample(pixels, inputs.content)
+        pixels = optimize(
+            objective,
+            start,
+            optimizer=settings.optimizer,
+            iterations=iterations[index],
+            lr=settings.lr,
+            callback=callback,
+            scale=index,
+            scales=len(sizes),
+            ema_decay=settings.ema_decay,
+            resume=resume if resume is not None and index == resume.scale else None,
+        )
+    if settings.preserve_color == "luminance":
+        pixels = combine_luminance(pixels, to_tensor(resize_longest(content_image, settings.size), device))
+    return to_image(pixels)
+
+
+def _iterations_per_scale(settings: Settings, scales: int) -> list[int]:
+    if settings.scale_iterations is None:
+        return split_iterations(settings.iterations, scales)
+    if len(settings.scale_iterations) != scales:
+        raise ImpastoError(
+            f"--scale-iterations has {len(settings.scale_iterations)} counts for {scales} scale(s): give one per scale"
+        )
+    return list(settings.scale_iterations)

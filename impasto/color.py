@@ -1,0 +1,75 @@
+"""Colour preservation (Gatys et al. 2016, "Preserving colour in neural artistic style transfer").
+
+- luminance: stylise the luminance (Y of YIQ) only, with the style's luminance matched
+  to the content's mean and spread, then put the content's chrominance (I, Q) back;
+- histogram: recolour the style image so that its colour mean and covariance equal the
+  content's before stylising (a linear map, x -> A (x - mu_s) + mu_c, with A from the
+  symmetric square roots of the covariances).
+Tensors are (1, 3, H, W) RGB in 0..1.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# NTSC YIQ (FCC): rows give Y, I, Q from R, G, B.
+RGB_TO_YIQ = torch.tensor(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
+)
+YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ)
+PRESERVE_COLOR = ("none", "luminance", "histogram")
+
+
+def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,bjhw->bihw", matrix.to(image), image)
+
+
+def rgb_to_yiq(image: torch.Tensor) -> torch.Tensor:
+    """RGB -> YIQ (Y in 0..1, I and Q signed)."""
+    return _apply(RGB_TO_YIQ, image)
+
+
+def yiq_to_rgb(image: torch.Tensor) -> torch.Tensor:
+    """YIQ -> RGB (not clamped)."""
+    return _apply(YIQ_TO_RGB, image)
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """The Y channel repeated to three grey RGB channels."""
+    return rgb_to_yiq(image)[:, :1].expand(-1, 3, -1, -1).contiguous()
+
+
+def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """The style's grey luminance image, shifted and scaled to the content's luminance mean and std."""
+    ys, yc = luminance(style), luminance(content)
+    matched = (ys - ys.mean()) * (yc.std() / ys.std().clamp_min(1e-6)) + yc.mean()
+    return matched.clamp(0, 1)
+
+
+def combine_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Luminance of `stylized` with the chrominance (I, Q) of `content`, same size."""
+    yiq = torch.cat([rgb_to_yiq(stylized)[:, :1], rgb_to_yiq(content)[:, 1:]], 1)
+    return yiq_to_rgb(yiq).clamp(0, 1)
+
+
+def _stats(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    pixels = image.reshape(3, -1).double()
+    mean = pixels.mean(1, keepdim=True)
+    centred = pixels - mean
+    return mean, centred @ centred.T / pixels.shape[1]
+
+
+def _sqrtm(matrix: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(matrix)
+    values = values.clamp_min(1e-8)
+    return vectors @ torch.diag(values ** (-0.5 if inverse else 0.5)) @ vectors.T
+
+
+def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """`style` recoloured to the colour mean and covariance of `content` (clamped to 0..1)."""
+    mu_s, cov_s = _stats(style)
+    mu_c, cov_c = _stats(content)
+    transform = _sqrtm(cov_c) @ _sqrtm(cov_s, inverse=True)
+    pixels = style.reshape(3, -1).double()
+    matched = transform @ (pixels - mu_s) + mu_c
+    return matched.reshape(style.shape).to(style.dtype).clamp(0, 1)
