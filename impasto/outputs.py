@@ -114,7 +114,7 @@ class RunOutputs:
         if self.checkpoints is not None:
             self.checkpoints(it)  # first: its histories must not yet hold this iteration
         self.last = it
-        for recorder in (self.progress, self.losses, self.sampler, self.frames):
+        for recorder in (self.losses, self.sampler, self.frames, self.progress):
             if recorder is not None:
                 recorder(it)
 
