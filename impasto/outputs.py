@@ -63,10 +63,7 @@ class RunOutputs:
         self.last: Iterate | None = None
         self.written: list[Path] = []
         self._check_paths(overwrite=bool(args.overwrite or checkpoint))
-        self.record = build_record(
-            settings, args.content, args.style, version=__version__,
-            device=str(select_device(settings.device)), weights_sha256=weights_checksum(settings),
-        )
+        self._record: dict[str, Any] | None = None
         self.progress = Progress(quiet=bool(args.quiet), log_every=args.log_every or 0)
         self.losses = LossLog() if args.loss_log or args.loss_plot else None
         self.sampler = FrameSampler(args.save_every or 1) if args.animate else None
@@ -130,8 +127,18 @@ class RunOutputs:
         if self.sampler is not None and states.get("sampler"):
             self.sampler.restore(states["sampler"])
 
+    def record(self) -> dict[str, Any]:
+        """The provenance record, made once the run has started (so the pipeline's own
+        checks of the inputs and weights speak first)."""
+        if self._record is None:
+            self._record = build_record(
+                self.settings, self.args.content, self.args.style, version=__version__,
+                device=str(select_device(self.settings.device)), weights_sha256=weights_checksum(self.settings),
+            )
+        return self._record
+
     def _png_text(self) -> dict[str, str]:
-        return {PNG_KEY: json.dumps(self.record, sort_keys=True)}
+        return {PNG_KEY: json.dumps(self.record(), sort_keys=True)}
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -161,7 +168,7 @@ class RunOutputs:
     def finish(self, image: Any, extra: dict[str, Any] | None = None) -> list[Path]:
         """Writes the image with its record, then each requested figure and log."""
         args = self.args
-        self.written += save_with_record(image, self.output, {**self.record, **(extra or {})})
+        self.written += save_with_record(image, self.output, {**self.record(), **(extra or {})})
         if self.sampler is not None:
             self.written.append(write_animation(self.sampler.finish(image), args.animate))
         if args.comparison:
