@@ -104,9 +104,11 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ImpastoError(f"--replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image")
     try:
         record = json.loads(text)
-        record["settings"], record["content"], record["styles"]  # noqa: B018 - the keys a replay needs
-    except (ValueError, KeyError, TypeError) as error:
+        missing = sorted({"settings", "content", "styles", "weights_sha256"} - set(record))
+    except (ValueError, TypeError) as error:
         raise ImpastoError(f"--replay {source}: its impasto record is damaged ({error})") from error
+    if missing:
+        raise ImpastoError(f"--replay {source}: its impasto record lacks {', '.join(missing)}")
     return record
 
 
