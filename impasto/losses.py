@@ -63,14 +63,15 @@ def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
 class MaskedStyleLoss(nn.Module):
     """Style loss per region (Gatys et al. 2017): region r of the output, given by its
-    mask, matches target Gram r; the regions' losses are weighted (mean weight 1)."""
+    mask, matches target Gram r; the regions' losses are weighted (weights summing to 1,
+    as blended styles' are, so one style weight suits both)."""
 
     def __init__(self, target_grams: torch.Tensor, masks: torch.Tensor, region_weights: Sequence[float]) -> None:
         super().__init__()
         self.register_buffer("target", target_grams.detach().float())
         self.register_buffer("masks", masks.detach().float())
         weights = torch.tensor(region_weights, dtype=torch.float32)
-        self.register_buffer("region_weights", weights * len(weights) / weights.sum())
+        self.register_buffer("region_weights", weights / weights.sum())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         n, (h, w) = features.shape[1], features.shape[-2:]

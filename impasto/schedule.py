@@ -30,9 +30,11 @@ def scale_sizes(size: int, scales: int | None = None, min_size: int | None = Non
         raise ImpastoError(f"--min-size must be between 1 and --size ({size}), got {min_size}")
     if scales is None and min_size is None:
         return [size]
+    factor = FACTOR
     if scales is None:
         scales = 1 + math.floor(math.log(size / min_size, FACTOR) + 1e-9)
-    factor = FACTOR if min_size is None or scales == 1 else (size / min_size) ** (1 / (scales - 1))
+    elif min_size is not None and scales > 1:
+        factor = (size / min_size) ** (1 / (scales - 1))
     sizes = [max(1, round(size / factor**k)) for k in reversed(range(scales))]
     if len(set(sizes)) != len(sizes):
         raise ImpastoError(f"--scales {scales} is too many for --size {size}: the smallest scales coincide")
