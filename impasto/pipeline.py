@@ -22,6 +22,7 @@ from .masks import content_regions, fit_mask, style_regions
 from .schedule import scale_sizes, split_iterations
 from .networks import FeatureExtractor, build_extractor
 from .optimize import Callback, Resume, optimize
+from .precision import Precise
 from .settings import Settings
 from .weights import load_weights
 
@@ -177,6 +178,7 @@ def stylize(
     sizes = scale_sizes(settings.size, settings.scales, settings.min_size)
     iterations = _iterations_per_scale(settings, len(sizes))
     network = load_network(settings, device)
+    precise = Precise(network.extractor, settings.precision, device)
     pixels = None
     for index, size in enumerate(sizes):
         inputs = scale_inputs(content_image, styles, size, settings, device, masks)
@@ -185,7 +187,7 @@ def stylize(
         if resume is not None and index < resume.scale:
             continue
         objective = build_objective(
-            network.extractor, inputs.content, inputs.styles, blend, settings, inputs.content_masks, inputs.style_masks
+            precise, inputs.content, inputs.styles, blend, settings, inputs.content_masks, inputs.style_masks
         )
         if pixels is None:
             start = initial_image(settings.init, inputs.content, settings.init_noise_ratio, settings.seed)

@@ -13,6 +13,7 @@ from typing import Any
 from .color import PRESERVE_COLOR
 from .errors import ImpastoError
 from .networks import DEFAULTS, MODELS
+from .precision import PRECISIONS
 
 INITS = ("content", "gaussian", "uniform", "blend")
 OPTIMIZERS = ("lbfgs", "adam", "gd")
@@ -77,6 +78,14 @@ class Settings:
     )
     seed: int = field(default=0, metadata=option("random seed; the same seed repeats a CPU run exactly"))
     device: str = field(default="auto", metadata=option("cpu, cuda, cuda:N, mps, or auto"))
+    precision: str = field(
+        default="auto",
+        metadata=option(
+            "arithmetic of the network: auto picks bf16 where the CPU or GPU has it, else fp32; "
+            "losses are always accumulated in fp32",
+            choices=PRECISIONS,
+        ),
+    )
     pooling: str = field(
         default="max",
         metadata=option(
@@ -141,6 +150,7 @@ class Settings:
         self._check_choice("init", INITS)
         self._check_choice("optimizer", OPTIMIZERS)
         self._check_choice("pooling", ("max", "avg"))
+        self._check_choice("precision", PRECISIONS)
         for name in ("size", "iterations"):
             if getattr(self, name) < 1:
                 raise ImpastoError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
