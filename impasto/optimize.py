@@ -81,10 +81,10 @@ class IterateAverage:
         return self.accumulated / (1 - self.decay**self.steps)
 
 
-def make_optimizer(name: str, pixels: torch.Tensor, lr: float) -> torch.optim.Optimizer:
-    """L-BFGS (one loss evaluation per step), Adam, or plain gradient descent."""
+def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50) -> torch.optim.Optimizer:
+    """L-BFGS (one loss evaluation per step, `history` past steps), Adam, or plain gradient descent."""
     if name == "lbfgs":
-        return torch.optim.LBFGS([pixels], lr=lr, max_iter=1, history_size=50)
+        return torch.optim.LBFGS([pixels], lr=lr, max_iter=1, history_size=history)
     if name == "adam":
         return torch.optim.Adam([pixels], lr=lr)
     if name == "gd":
@@ -104,6 +104,7 @@ def optimize(
     scales: int = 1,
     ema_decay: float = 0.0,
     resume: Resume | None = None,
+    history: int = 50,
 ) -> torch.Tensor:
     """Runs `iterations` optimiser steps from `start` and returns the final pixels.
 
@@ -117,7 +118,7 @@ def optimize(
     pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
     pixels.requires_grad_(True)
     average = IterateAverage(ema_decay) if ema_decay > 0 else None
-    opt = make_optimizer(optimizer, pixels, lr)
+    opt = make_optimizer(optimizer, pixels, lr, history)
     evaluations = 0 if resume is None else resume.iteration
     began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
     if resume is not None:

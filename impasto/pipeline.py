@@ -23,6 +23,7 @@ from .schedule import scale_sizes, split_iterations
 from .networks import FeatureExtractor, build_extractor
 from .optimize import Callback, Resume, optimize
 from .precision import Precise
+from .tiling import fit_memory, lbfgs_history, memory_budget
 from .settings import Settings
 from .weights import load_weights
 
@@ -179,6 +180,7 @@ def stylize(
     iterations = _iterations_per_scale(settings, len(sizes))
     network = load_network(settings, device)
     precise = Precise(network.extractor, settings.precision, device)
+    budget = memory_budget(device, settings.max_memory)
     pixels = None
     for index, size in enumerate(sizes):
         inputs = scale_inputs(content_image, styles, size, settings, device, masks)
@@ -193,6 +195,8 @@ def stylize(
             start = initial_image(settings.init, inputs.content, settings.init_noise_ratio, settings.seed)
         else:
             start = _upsample(pixels, inputs.content)
+        history = lbfgs_history(start, budget) if settings.optimizer == "lbfgs" else 0
+        objective = fit_memory(objective, start, budget, fixed=2 * history * start.numel() * 4)
         pixels = optimize(
             objective,
             start,
@@ -204,6 +208,7 @@ def stylize(
             scales=len(sizes),
             ema_decay=settings.ema_decay,
             resume=resume if resume is not None and index == resume.scale else None,
+            history=history or 50,
         )
     if settings.preserve_color == "luminance":
         pixels = combine_luminance(pixels, to_tensor(resize_longest(content_image, settings.size), device))

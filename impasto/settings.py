@@ -86,6 +86,14 @@ class Settings:
             choices=PRECISIONS,
         ),
     )
+    max_memory: float | None = field(
+        default=None,
+        metadata=option(
+            "memory the run may use, in GiB (default: 80%% of the GPU's or the machine's); "
+            "above it the largest scales are evaluated in tiles",
+            metavar="GIB",
+        ),
+    )
     pooling: str = field(
         default="max",
         metadata=option(
@@ -151,6 +159,8 @@ class Settings:
         self._check_choice("optimizer", OPTIMIZERS)
         self._check_choice("pooling", ("max", "avg"))
         self._check_choice("precision", PRECISIONS)
+        if self.max_memory is not None and not self.max_memory > 0:
+            raise ImpastoError(f"--max-memory must be a positive number of GiB, got {self.max_memory}")
         for name in ("size", "iterations"):
             if getattr(self, name) < 1:
                 raise ImpastoError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
