@@ -14,6 +14,7 @@ from PIL import Image
 
 from .errors import ImpastoError
 from .images import to_image
+from .preconditioned import PyramidLBFGS
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,13 @@ def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50
     """L-BFGS (one loss evaluation per step, `history` past steps), Adam, or plain gradient descent."""
     if name == "lbfgs":
         return torch.optim.LBFGS([pixels], lr=lr, max_iter=1, history_size=history)
+    if name == "lbfgs-pyramid":
+        return PyramidLBFGS([pixels], lr=lr, history=history)
     if name == "adam":
         return torch.optim.Adam([pixels], lr=lr)
     if name == "gd":
         return torch.optim.SGD([pixels], lr=lr)
-    raise ImpastoError(f"unknown optimiser {name!r}: choose from lbfgs, adam, gd")
+    raise ImpastoError(f"unknown optimiser {name!r}: choose from lbfgs, lbfgs-pyramid, adam, gd")
 
 
 def optimize(
@@ -109,7 +112,8 @@ def optimize(
     """Runs `iterations` optimiser steps from `start` and returns the final pixels.
 
     Pixels are kept in 0..1 by clamping after every step (projected descent), so each
-    evaluation sees, and the result is, a valid image. With `ema_decay` > 0 the result
+    evaluation sees, and the result is, a valid image; lbfgs-pyramid instead evaluates
+    its iterate clamped to 0..1, which L-BFGS's curvature pairs tolerate far better. With `ema_decay` > 0 the result
     is the exponential moving average of the iterates (bias-corrected), which removes
     the iterate noise of stochastic-style optimisers such as Adam. With `resume` (from
     `Iterate.resume_state`) the run continues at that iteration from its pixels and
@@ -119,6 +123,9 @@ def optimize(
     pixels.requires_grad_(True)
     average = IterateAverage(ema_decay) if ema_decay > 0 else None
     opt = make_optimizer(optimizer, pixels, lr, history)
+    # Pyramid L-BFGS keeps its own iterate and evaluates it clamped (one consistent objective);
+    # the others are projected into 0..1 after every step.
+    project = optimizer != "lbfgs-pyramid"
     evaluations = 0 if resume is None else resume.iteration
     began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
     if resume is not None:
@@ -137,7 +144,7 @@ def optimize(
     def evaluate() -> torch.Tensor:
         """Computes the loss of the current pixels and reports them to the callback."""
         nonlocal evaluations
-        losses = objective(pixels)
+        losses = objective(pixels if project else pixels.clamp(0, 1))
         total = losses["total"]
         if not math.isfinite(total.item()):
             raise ImpastoError(
@@ -153,7 +160,7 @@ def optimize(
                     elapsed=time.perf_counter() - began,
                     scale=scale,
                     scales=scales,
-                    pixels=pixels.detach(),
+                    pixels=pixels.detach() if project else pixels.detach().clamp(0, 1),
                     snapshot=snapshot,
                 )
             )
@@ -169,11 +176,12 @@ def optimize(
     for _ in range(evaluations, iterations):
         opt.step(closure)
         with torch.no_grad():
-            pixels.clamp_(0, 1)
+            if project:
+                pixels.clamp_(0, 1)
             if average is not None:
                 average.update(pixels)
     with torch.no_grad():
         if average is not None and average.steps:
             pixels.copy_(average.value())
         evaluate()
-    return pixels.detach()
+    return pixels.detach().clamp(0, 1)

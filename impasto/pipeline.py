@@ -195,7 +195,7 @@ def stylize(
             start = initial_image(settings.init, inputs.content, settings.init_noise_ratio, settings.seed)
         else:
             start = _upsample(pixels, inputs.content)
-        history = lbfgs_history(start, budget) if settings.optimizer == "lbfgs" else 0
+        history = lbfgs_history(start, budget) if settings.optimizer.startswith("lbfgs") else 0
         objective = fit_memory(objective, start, budget, fixed=2 * history * start.numel() * 4)
         pixels = optimize(
             objective,
