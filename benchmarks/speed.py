@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sections", default="iteration,quality,memory")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--memory-sizes", help="sizes for the memory section, comma-separated")
+    parser.add_argument("--memory-networks", default="vgg19,squeezenet1_1", help="networks for the memory section")
     parser.add_argument("--memory-probe", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_probe:
@@ -127,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         report["quality"] = quality_section(args.quick, args.device)
     if "memory" in sections:
         sizes = [512, 1024] if args.quick else [512, 1024, 2048, 4096]
-        report["memory"] = memory_section(sizes, args.device)
+        sizes = [int(s) for s in args.memory_sizes.split(",")] if args.memory_sizes else sizes
+        report["memory"] = memory_section(sizes, args.device, args.memory_networks.split(","))
     write(report, args.out / ("speed-quick" if args.quick else "speed"), device)
     return 0
 
@@ -139,11 +142,11 @@ def machine(device: torch.device) -> str:
 
 
 def memory_probe(model: str, size: int, device_name: str) -> int:
-    """Runs two evaluations of a default-mode run at `size` and prints its peak memory (GiB)."""
+    """Runs a one-step default-mode run at `size` and prints its peak memory (GiB)."""
     import resource
 
     settings = next(s for s in networks() if s.model == model)
-    settings = Settings(**{**settings.to_dict(), "size": size, "iterations": 2, "scales": 1, "device": device_name})
+    settings = Settings(**{**settings.to_dict(), "size": size, "iterations": 1, "scales": 1, "device": device_name})
     stylize(CONTENT, STYLE, settings)
     device = select_device(device_name)
     if device.type == "cuda":
@@ -154,10 +157,10 @@ def memory_probe(model: str, size: int, device_name: str) -> int:
     return 0
 
 
-def memory_section(sizes: list[int], device_name: str) -> list[dict]:
+def memory_section(sizes: list[int], device_name: str, models: list[str]) -> list[dict]:
     """Peak memory (RSS on CPU, max allocated on GPU) of a short run at each size, each in its own process."""
     rows = []
-    for settings in networks():
+    for settings in (s for s in networks() if s.model in models):
         for size in sizes:
             command = [sys.executable, __file__, "--memory-probe", settings.model, str(size), "--device", device_name]
             began = time.perf_counter()
@@ -171,8 +174,10 @@ def memory_section(sizes: list[int], device_name: str) -> list[dict]:
 
 
 def write(report: dict, stem: Path, device: torch.device) -> None:
-    """Writes the report as JSON and as a Markdown table per section."""
+    """Writes the report as JSON and as a Markdown table per section (sections from earlier runs are kept)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
+    if stem.with_suffix(".json").exists():
+        report = {**json.loads(stem.with_suffix(".json").read_text()), **report}
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# impasto speed benchmark ({report['machine']})", ""]
     for name in ("quality", "iteration", "memory"):

@@ -146,9 +146,10 @@ def optimize(
         nonlocal evaluations
         losses = objective(pixels if project else pixels.clamp(0, 1))
         total = losses["total"]
-        if not math.isfinite(total.item()):
+        values = dict(zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist()))  # one copy
+        if not math.isfinite(values["total"]):
             raise ImpastoError(
-                f"the loss became {total.item()} at iteration {evaluations}: "
+                f"the loss became {values['total']} at iteration {evaluations}: "
                 "lower --lr or the loss weights"
             )
         if callback is not None:
@@ -156,7 +157,7 @@ def optimize(
                 Iterate(
                     iteration=evaluations,
                     iterations=iterations,
-                    losses={k: v.item() for k, v in losses.items()},
+                    losses=values,
                     elapsed=time.perf_counter() - began,
                     scale=scale,
                     scales=scales,
