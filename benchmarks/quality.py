@@ -125,9 +125,9 @@ def main() -> None:
     vgg = Settings(model="vgg19", weights=args.vgg_weights or "random", size=args.vgg_size)
     rows += run_pair("vgg19" if vgg_real else "vgg19-random", vgg, PAIRS[0], args.vgg_budget, args.out)
     note = (f"SqueezeNet 1.1 (real ImageNet weights) at {args.size} px, {args.budget} full-size iterations per mode; "
-            + (f"VGG-19 ({args.vgg_weights})" if vgg_real else
-               "vgg19-random is a fixed random VGG-19: it proves the plumbing only, its losses say nothing about quality")
-            + f" at {args.vgg_size} px. Losses: the run's network in fp32 at full size, default weights.")
+            f"VGG-19 at {args.vgg_size} px, {args.vgg_budget}. Losses: the run's network in fp32 at full size, "
+            "default weights. " + (f"VGG-19 weights: {args.vgg_weights}." if vgg_real else
+            "vgg19-random is a fixed random VGG-19: it proves the plumbing only, its losses say nothing about quality."))
     if not vgg_real:
         print("note: no VGG-19 weights given: the vgg19-random rows prove the plumbing only")
     (args.out / "quality.json").write_text(json.dumps({"note": note, "rows": rows}, indent=1) + "\n")

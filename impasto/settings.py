@@ -19,7 +19,7 @@ INITS = ("content", "gaussian", "uniform", "blend")
 OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
 DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
-DEFAULT_EMA_DECAY = 0.95  # Adam's iterate average; see the README's quality benchmark
+DEFAULT_EMA_DECAY = 0.8  # Adam's iterate average: longer averages lag (see the README's quality benchmark)
 
 
 def option(help: str, **cli: Any) -> dict[str, Any]:
@@ -155,7 +155,7 @@ class Settings:
     ema_decay: float | None = field(
         default=None,
         metadata=option(
-            "output the moving average of the iterates with this decay, 0 for off (default: 0.95 with adam, else off)"
+            "output the moving average of the iterates with this decay, 0 for off (default: 0.8 with adam, else off)"
         ),
     )
 
