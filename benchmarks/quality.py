@@ -50,7 +50,8 @@ def mode_settings(base: Settings, mode: str, budget: int) -> Settings:
     if mode == "paper":
         return dataclasses.replace(base, optimizer="lbfgs", iterations=budget)
     if mode == "multires":
-        return dataclasses.replace(base, scales=3, iterations=equal_cost_iterations(base.size, 3, budget))
+        iterations = equal_cost_iterations(base.size, 3, budget)
+        return dataclasses.replace(base, optimizer="lbfgs", scales=3, iterations=iterations)
     return dataclasses.replace(base, optimizer="adam", iterations=budget, ema_decay=None if mode == "adam-ema" else 0.0)
 
 

@@ -43,11 +43,11 @@ def test_average_pooling_is_rescaled_to_max_poolings_magnitude(content_path, sty
         assert torch.allclose(pool(pre_pool).mean(), F.max_pool2d(pre_pool, 2, 2).mean(), rtol=1e-4)
 
 
-def test_normalised_avg_pooled_run_lowers_the_loss(content_path, style_path, squeezenet_weights):
+def test_normalised_avg_pooled_vgg_run_lowers_the_loss(content_path, style_path):
     log = []
     settings = Settings(
-        model="squeezenet1_1", weights=str(squeezenet_weights), size=48, iterations=15,
-        pooling="avg", normalize_vgg=True,
+        weights="random", size=48, iterations=15, pooling="avg", normalize_vgg=True,
+        style_layers=("relu1_1", "relu2_1", "relu3_1"),
     )
     stylize(content_path, style_path, settings, callback=log.append)
-    assert log[-1].losses["total"] < 0.8 * log[0].losses["total"]
+    assert log[-1].losses["total"] < 0.5 * log[0].losses["total"]
