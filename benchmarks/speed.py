@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sections", default="iteration,quality,memory")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--ablations", action="store_true", help="time to quality of each default lever alone too")
     parser.add_argument("--memory-sizes", help="sizes for the memory section, comma-separated")
     parser.add_argument("--memory-networks", default="vgg19,squeezenet1_1", help="networks for the memory section")
     parser.add_argument("--memory-probe", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         report["iteration"] = iteration_section([256, 512] if args.quick else [256, 512, 1024], 3 if args.quick else 5, device)
     if "quality" in sections:
         from time_to_quality import quality_section
-        report["quality"] = quality_section(args.quick, args.device)
+        report["quality"] = quality_section(args.quick, args.device, args.ablations)
     if "memory" in sections:
         sizes = [512, 1024] if args.quick else [512, 1024, 2048, 4096]
         sizes = [int(s) for s in args.memory_sizes.split(",")] if args.memory_sizes else sizes

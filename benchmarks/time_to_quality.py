@@ -28,15 +28,16 @@ def paper_mode(size: int, evaluations: int) -> Settings:
     )
 
 
-def candidates(size: int, evaluations: int) -> dict[str, Settings]:
-    """impasto's default mode and each of its levers alone, on the paper's network, size and budget."""
+def candidates(size: int, evaluations: int, ablations: bool = False) -> dict[str, Settings]:
+    """impasto's default mode (and, with `ablations`, each of its levers alone) on the paper's network,
+    size and evaluation budget."""
     base = {"model": "squeezenet1_1", "weights": str(SQUEEZENET), "size": size, "iterations": evaluations}
     paper = paper_mode(size, evaluations).to_dict()
-    return {
-        "default mode": Settings(**base),
-        "paper + auto precision only": Settings(**{**paper, "precision": "auto"}),
-        "paper + lbfgs-pyramid only": Settings(**{**paper, "optimizer": "lbfgs-pyramid"}),
-    }
+    modes = {"default mode": Settings(**base)}
+    if ablations:
+        modes["paper + auto precision only"] = Settings(**{**paper, "precision": "auto"})
+        modes["paper + lbfgs-pyramid only"] = Settings(**{**paper, "optimizer": "lbfgs-pyramid"})
+    return modes
 
 
 def timed_run(settings: Settings, every: int) -> list[tuple[float, int, torch.Tensor]]:
@@ -67,7 +68,7 @@ def saved_loss_meter(settings: Settings, device: torch.device):
     return measure
 
 
-def quality_section(quick: bool, device_name: str) -> dict:
+def quality_section(quick: bool, device_name: str, ablations: bool = False) -> dict:
     """Paper-mode time and loss; for each candidate, the time to reach that loss and the ratio."""
     size, evaluations = (256, 100) if quick else (512, 300)
     device = select_device(device_name)
@@ -78,7 +79,7 @@ def quality_section(quick: bool, device_name: str) -> dict:
     rows = [{"mode": "paper", "seconds_to_paper_loss": round(paper_seconds, 1), "evaluations": evaluations,
              "final_loss": round(target, 5), "ratio": 1.0}]
     print_row(rows[0])
-    for name, settings in candidates(size, evaluations).items():
+    for name, settings in candidates(size, evaluations, ablations).items():
         runs = timed_run(dataclasses.replace(settings, device=device_name), 5)
         reached = next(((t, i) for t, i, pixels in runs if measure(pixels) <= target), None)
         rows.append({

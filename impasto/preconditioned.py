@@ -55,35 +55,32 @@ class PyramidLBFGS(torch.optim.Optimizer):
             loss = closure()
         gradient = image.grad.detach().clone()
         state = self.state[image]
-        steps, changes = state.setdefault("steps", []), state.setdefault("changes", [])
+        pairs = state.setdefault("pairs", [])  # (step, change, 1 / step.change), oldest first
         if "previous_image" in state:  # the step actually taken, after any clamping
             step, change = image.detach() - state["previous_image"], gradient - state["previous_gradient"]
-            if (step * change).sum() > 1e-10:  # keep only pairs with positive curvature
-                if len(steps) == group["history"]:
-                    steps.pop(0), changes.pop(0)
-                steps.append(step)
-                changes.append(change)
-        direction = self._direction(gradient, steps, changes)
+            curvature = torch.vdot(step.flatten(), change.flatten())
+            if curvature > 1e-10:  # keep only pairs with positive curvature
+                if len(pairs) == group["history"]:
+                    pairs.pop(0)
+                pairs.append((step, change, 1.0 / curvature))
+                state["gamma"] = curvature / torch.vdot(change.flatten(), self._metric(change).flatten())
+        direction = self._direction(gradient, pairs, state.get("gamma"))
         state["previous_image"], state["previous_gradient"] = image.detach().clone(), gradient
         image.add_(direction, alpha=group["lr"])
         return loss
 
-    def _direction(self, gradient: torch.Tensor, steps: list, changes: list) -> torch.Tensor:
+    def _direction(self, gradient: torch.Tensor, pairs: list, gamma: torch.Tensor | None) -> torch.Tensor:
         """The two-loop recursion: -H g, with H0 = gamma * M."""
-        if not steps:  # first step: a small preconditioned gradient step, as torch's L-BFGS takes
-            scaled = self._metric(gradient)
-            return -scaled * min(1.0, 1.0 / gradient.abs().sum().item())
+        if not pairs:  # first step: a small preconditioned gradient step, as torch's L-BFGS takes
+            return -self._metric(gradient) * min(1.0, 1.0 / gradient.abs().sum().item())
         q = gradient.clone()
-        rhos = [1.0 / (y * s).sum() for s, y in zip(steps, changes)]
         alphas = []
-        for s, y, rho in reversed(list(zip(steps, changes, rhos))):
-            alpha = rho * (s * q).sum()
-            q -= alpha * y
+        for step, change, rho in reversed(pairs):
+            alpha = rho * torch.vdot(step.flatten(), q.flatten())
+            q.sub_(alpha * change)
             alphas.append(alpha)
-        metric_change = self._metric(changes[-1])
-        gamma = (steps[-1] * changes[-1]).sum() / (changes[-1] * metric_change).sum()
-        r = gamma * self._metric(q)
-        for (s, y, rho), alpha in zip(zip(steps, changes, rhos), reversed(alphas)):
-            beta = rho * (y * r).sum()
-            r += (alpha - beta) * s
-        return -r
+        r = self._metric(q).mul_(gamma)
+        for (step, change, rho), alpha in zip(pairs, reversed(alphas)):
+            beta = rho * torch.vdot(change.flatten(), r.flatten())
+            r.add_((alpha - beta) * step)
+        return r.neg_()

@@ -72,10 +72,10 @@ class Settings:
         default=0.5, metadata=option("share of noise in the 'blend' starting image, 0..1")
     )
     optimizer: str = field(
-        default="lbfgs-pyramid",
+        default="lbfgs",
         metadata=option(
-            "optimiser: lbfgs-pyramid (L-BFGS preconditioned by an image pyramid, the fastest to a given loss), "
-            "lbfgs (the paper's), adam, gd",
+            "optimiser: lbfgs (the paper's), lbfgs-pyramid (L-BFGS preconditioned by an image pyramid; "
+            "experimental, see the README's Performance section), adam, gd",
             choices=OPTIMIZERS,
         ),
     )
