@@ -49,10 +49,11 @@ class Iterate:
     scales: int = 1
     pixels: torch.Tensor = field(repr=False, default=None)  # type: ignore[assignment]
     snapshot: Callable[[], Resume] | None = field(repr=False, default=None)
+    present: Callable[[torch.Tensor], torch.Tensor] | None = field(repr=False, default=None)
 
     def image(self) -> Image.Image:
-        """The current image (converted only when asked for)."""
-        return to_image(self.pixels)
+        """The current image as the user will see it (converted only when asked for)."""
+        return to_image(self.pixels if self.present is None else self.present(self.pixels))
 
     def resume_state(self) -> Resume:
         """A copy of the state that continues the run from this iteration (for checkpoints)."""

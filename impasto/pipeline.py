@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -181,6 +182,8 @@ def stylize(
     network = load_network(settings, device)
     precise = Precise(network.extractor, settings.precision, device)
     budget = memory_budget(device, settings.max_memory)
+    if settings.preserve_color == "luminance" and callback is not None:
+        callback = _shown_in_colour(callback, content_image, device)
     pixels = None
     for index, size in enumerate(sizes):
         inputs = scale_inputs(content_image, styles, size, settings, device, masks)
@@ -213,6 +216,19 @@ def stylize(
     if settings.preserve_color == "luminance":
         pixels = combine_luminance(pixels, to_tensor(resize_longest(content_image, settings.size), device))
     return to_image(pixels)
+
+
+def _shown_in_colour(callback: Callback, content: Image.Image, device: torch.device) -> Callback:
+    """Wraps `callback` so that its iterates' images carry the content's colours, as the result will."""
+    colours: dict[tuple[int, int], torch.Tensor] = {}
+
+    def present(pixels: torch.Tensor) -> torch.Tensor:
+        height, width = pixels.shape[-2:]
+        if (width, height) not in colours:
+            colours[width, height] = to_tensor(content.resize((width, height), Image.LANCZOS), device)
+        return combine_luminance(pixels, colours[width, height])
+
+    return lambda it: callback(dataclasses.replace(it, present=present))
 
 
 def _iterations_per_scale(settings: Settings, scales: int) -> list[int]:

@@ -56,3 +56,16 @@ def test_combine_luminance_takes_luminance_from_one_and_chrominance_from_the_oth
     mixed = rgb_to_yiq(combine_luminance(a, b))
     assert torch.allclose(mixed[:, 0], rgb_to_yiq(a)[:, 0], atol=1e-5)
     assert torch.allclose(mixed[:, 1:], rgb_to_yiq(b)[:, 1:], atol=1e-5)
+
+
+def test_luminance_mode_shows_intermediate_images_in_colour(content_path, style_path, squeezenet_weights):
+    from impasto.color import rgb_to_yiq
+
+    images = []
+    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=48, iterations=3,
+                        preserve_color="luminance", precision="fp32")
+    stylize(content_path, style_path, settings, callback=lambda it: images.append((it.pixels.clone(), it.image())))
+    pixels, shown = images[-1]
+    chroma = lambda t: rgb_to_yiq(t)[:, 1:].abs().mean().item()  # noqa: E731
+    assert chroma(pixels) < 0.005  # what is optimised is (nearly) grey
+    assert chroma(to_tensor(shown)) > 5 * chroma(pixels) + 0.01  # what the user sees has the content's colours
