@@ -29,14 +29,15 @@ def paper_mode(size: int, evaluations: int) -> Settings:
 
 
 def candidates(size: int, evaluations: int, ablations: bool = False) -> dict[str, Settings]:
-    """impasto's default mode (and, with `ablations`, each of its levers alone) on the paper's network,
-    size and evaluation budget."""
+    """impasto's default mode (and, with `ablations`, each of its levers alone) on the paper's network
+    and size, with `evaluations` at the final size, so that a mode may need more than the paper's."""
     base = {"model": "squeezenet1_1", "weights": str(SQUEEZENET), "size": size, "iterations": evaluations}
     paper = paper_mode(size, evaluations).to_dict()
     modes = {"default mode": Settings(**base)}
     if ablations:
         modes["paper + auto precision only"] = Settings(**{**paper, "precision": "auto"})
         modes["paper + lbfgs-pyramid only"] = Settings(**{**paper, "optimizer": "lbfgs-pyramid"})
+        modes["paper + 2 scales only"] = Settings(**{**paper, "scales": 2, "scale_iterations": (200, evaluations)})
     return modes
 
 
@@ -74,17 +75,20 @@ def quality_section(quick: bool, device_name: str, ablations: bool = False) -> d
     device = select_device(device_name)
     paper = dataclasses.replace(paper_mode(size, evaluations), device=device_name)
     measure = saved_loss_meter(paper, device)
+    timed_run(dataclasses.replace(paper, iterations=20), 20)  # warm-up, so that no mode pays for it
     paper_seconds, _, paper_pixels = timed_run(paper, evaluations)[-1]
     target = measure(paper_pixels)
     rows = [{"mode": "paper", "seconds_to_paper_loss": round(paper_seconds, 1), "evaluations": evaluations,
-             "final_loss": round(target, 5), "ratio": 1.0}]
+             "paper loss": round(target, 5), "ratio": 1.0}]
     print_row(rows[0])
-    for name, settings in candidates(size, evaluations, ablations).items():
+    budget = evaluations * 3 // 2  # candidates may take more (cheaper) evaluations than the paper's
+    for name, settings in candidates(size, budget, ablations).items():
         runs = timed_run(dataclasses.replace(settings, device=device_name), 5)
         reached = next(((t, i) for t, i, pixels in runs if measure(pixels) <= target), None)
         rows.append({
             "mode": name, "seconds_to_paper_loss": None if reached is None else round(reached[0], 1),
-            "evaluations": None if reached is None else reached[1], "final_loss": round(measure(runs[-1][2]), 5),
+            "evaluations": None if reached is None else reached[1],
+            f"loss after {budget} evaluations": round(measure(runs[-1][2]), 5),
             "ratio": None if reached is None else round(paper_seconds / reached[0], 2),
         })
         print_row(rows[-1])
