@@ -21,7 +21,7 @@ import torch
 
 from .errors import ImpastoError
 from .optimize import Iterate, Resume
-from .textfiles import write_bytes_atomic
+from .atomic import write_bytes_atomic
 
 FORMAT = 1
 

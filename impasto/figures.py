@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from .images import save_image  # noqa: E402
 from .losslog import LossLog  # noqa: E402
-from .textfiles import write_bytes_atomic  # noqa: E402
+from .atomic import write_bytes_atomic  # noqa: E402
 
 GAP = 8
 """Pixels between and around the panels of the comparison figure."""

@@ -3,9 +3,7 @@ made into a GIF or MP4 of the image evolving from the start to the result."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
+from .atomic import replacing
 from .errors import ImpastoError
 from .images import save_image
 from .optimize import Iterate
@@ -136,18 +135,11 @@ def write_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str], 
     if not frames:
         raise ImpastoError(f"--animate {target}: no frames were recorded")
     suffix = target.suffix.lower()
-    descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(descriptor)
-    try:
+    with replacing(target, suffix) as temp:
         if suffix == ".gif":
             durations = [1000 / fps] * (len(frames) - 1) + [1000 * HOLD_SECONDS]
-            iio.imwrite(temp_name, np.stack(frames), extension=".gif", duration=durations, loop=0)
+            iio.imwrite(temp, np.stack(frames), extension=".gif", duration=durations, loop=0)
         else:
             held = list(frames) + [frames[-1]] * round(fps * HOLD_SECONDS)
-            iio.imwrite(temp_name, np.stack(held), plugin="FFMPEG", fps=fps, macro_block_size=2)
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
+            iio.imwrite(temp, np.stack(held), plugin="FFMPEG", fps=fps, macro_block_size=2)
     return target

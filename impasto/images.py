@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import types
 import warnings
 from collections.abc import Iterator, Mapping
@@ -14,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, PngImagePlugin
 
+from impasto.atomic import replacing
 from impasto.errors import ImpastoError
 
 MAX_INPUT_PIXELS = 20_000 * 20_000
@@ -177,15 +177,6 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _new_file_mode(target: Path) -> int:
-    """Permission bits for the saved file: the existing file's, else the umask's default."""
-    with contextlib.suppress(FileNotFoundError):
-        return target.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def save_image(
     image: Image.Image,
     path: str | os.PathLike[str],
@@ -204,23 +195,12 @@ def save_image(
         for key, value in png_text.items():
             info.add_text(key, value)  # falls back to iTXt for non-Latin-1 text
         options["pnginfo"] = info
-    descriptor, temp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix
-    )
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            image.save(stream, format=image_format, **options)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp_name, _new_file_mode(target))
-        os.replace(temp_name, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(error, (OSError, ValueError)):
-            raise ImpastoError(
-                f"Could not save {target} ({_one_line(error)}): "
-                "check free disk space and permissions, or try another format"
-            ) from error
-        raise
+        with replacing(target, target.suffix) as temp:
+            image.save(temp, format=image_format, **options)
+    except (OSError, ValueError) as error:
+        raise ImpastoError(
+            f"Could not save {target} ({_one_line(error)}): "
+            "check free disk space and permissions, or try another format"
+        ) from error
     return target

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .optimize import Iterate
-from .textfiles import write_text_atomic
+from .atomic import write_text_atomic
 
 FIXED = ("step", "scale", "iteration")
 

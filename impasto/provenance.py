@@ -16,7 +16,7 @@ from PIL import Image
 from .errors import ImpastoError
 from .images import save_image
 from .settings import Settings
-from .textfiles import write_text_atomic
+from .atomic import write_text_atomic
 from .weights import OFFICIAL, sha256_file
 
 PNG_KEY = "impasto"
