@@ -96,6 +96,85 @@ def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50
     raise ImpastoError(f"unknown optimiser {name!r}: choose from lbfgs, lbfgs-pyramid, adam, gd")
 
 
+class _Run:
+    """One scale's optimisation: the pixels, the optimiser and the count of evaluations."""
+
+    def __init__(self, objective, start, optimizer, iterations, lr, callback, scale, scales, ema_decay, resume, history):
+        self.objective, self.callback = objective, callback
+        self.iterations, self.scale, self.scales = iterations, scale, scales
+        self.pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
+        self.pixels.requires_grad_(True)
+        self.average = IterateAverage(ema_decay) if ema_decay > 0 else None
+        self.opt = make_optimizer(optimizer, self.pixels, lr, history)
+        # Pyramid L-BFGS keeps its own iterate and evaluates it clamped (one consistent objective);
+        # the others are projected into 0..1 after every step.
+        self.project = optimizer != "lbfgs-pyramid"
+        self.evaluations = 0 if resume is None else resume.iteration
+        self.began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
+        if resume is not None:
+            self.opt.load_state_dict(resume.optimizer_state)
+            if self.average is not None and resume.average is not None:
+                self.average.steps, self.average.accumulated = resume.average[0], resume.average[1].to(start.device)
+
+    def snapshot(self) -> Resume:
+        """Copies of everything that determines the rest of the run."""
+        average = self.average
+        kept = None if average is None or average.accumulated is None else (average.steps, average.accumulated.clone())
+        return Resume(
+            self.scale, self.evaluations, self.pixels.detach().clone(), copy.deepcopy(self.opt.state_dict()),
+            time.perf_counter() - self.began, kept,
+        )
+
+    def shown(self) -> torch.Tensor:
+        """The pixels as evaluated: the iterate itself, or clamped for pyramid L-BFGS."""
+        return self.pixels if self.project else self.pixels.clamp(0, 1)
+
+    def evaluate(self) -> torch.Tensor:
+        """Computes the loss of the current pixels and reports them to the callback."""
+        losses = self.objective(self.shown())
+        values = dict(zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist()))  # one copy
+        if not math.isfinite(values["total"]):
+            raise ImpastoError(
+                f"the loss became {values['total']} at iteration {self.evaluations}: "
+                "lower --lr or the loss weights"
+            )
+        if self.callback is not None:
+            self.callback(
+                Iterate(
+                    iteration=self.evaluations,
+                    iterations=self.iterations,
+                    losses=values,
+                    elapsed=time.perf_counter() - self.began,
+                    scale=self.scale,
+                    scales=self.scales,
+                    pixels=self.shown().detach(),
+                    snapshot=self.snapshot,
+                )
+            )
+        self.evaluations += 1
+        return losses["total"]
+
+    def closure(self) -> torch.Tensor:
+        self.opt.zero_grad(set_to_none=True)
+        total = self.evaluate()
+        total.backward()
+        return total
+
+    def run(self) -> torch.Tensor:
+        for _ in range(self.evaluations, self.iterations):
+            self.opt.step(self.closure)
+            with torch.no_grad():
+                if self.project:
+                    self.pixels.clamp_(0, 1)
+                if self.average is not None:
+                    self.average.update(self.pixels)
+        with torch.no_grad():
+            if self.average is not None and self.average.steps:
+                self.pixels.copy_(self.average.value())
+            self.evaluate()
+        return self.pixels.detach().clamp(0, 1)
+
+
 def optimize(
     objective: Callable[[torch.Tensor], dict[str, torch.Tensor]],
     start: torch.Tensor,
@@ -114,76 +193,12 @@ def optimize(
 
     Pixels are kept in 0..1 by clamping after every step (projected descent), so each
     evaluation sees, and the result is, a valid image; lbfgs-pyramid instead evaluates
-    its iterate clamped to 0..1, which L-BFGS's curvature pairs tolerate far better. With `ema_decay` > 0 the result
-    is the exponential moving average of the iterates (bias-corrected), which removes
-    the iterate noise of stochastic-style optimisers such as Adam. With `resume` (from
-    `Iterate.resume_state`) the run continues at that iteration from its pixels and
-    optimiser state, and ends where the uninterrupted run would have.
+    its iterate clamped to 0..1, which L-BFGS's curvature pairs tolerate far better.
+    With `ema_decay` > 0 the result is the exponential moving average of the iterates
+    (bias-corrected), which removes the iterate noise of optimisers such as Adam. With
+    `resume` (from `Iterate.resume_state`) the run continues at that iteration from its
+    pixels and optimiser state, and ends where the uninterrupted run would have.
     """
-    pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
-    pixels.requires_grad_(True)
-    average = IterateAverage(ema_decay) if ema_decay > 0 else None
-    opt = make_optimizer(optimizer, pixels, lr, history)
-    # Pyramid L-BFGS keeps its own iterate and evaluates it clamped (one consistent objective);
-    # the others are projected into 0..1 after every step.
-    project = optimizer != "lbfgs-pyramid"
-    evaluations = 0 if resume is None else resume.iteration
-    began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
-    if resume is not None:
-        opt.load_state_dict(resume.optimizer_state)
-        if average is not None and resume.average is not None:
-            average.steps, average.accumulated = resume.average[0], resume.average[1].to(start.device)
-
-    def snapshot() -> Resume:
-        """Copies of everything that determines the rest of the run."""
-        kept = None if average is None or average.accumulated is None else (average.steps, average.accumulated.clone())
-        return Resume(
-            scale, evaluations, pixels.detach().clone(), copy.deepcopy(opt.state_dict()),
-            time.perf_counter() - began, kept,
-        )
-
-    def evaluate() -> torch.Tensor:
-        """Computes the loss of the current pixels and reports them to the callback."""
-        nonlocal evaluations
-        losses = objective(pixels if project else pixels.clamp(0, 1))
-        total = losses["total"]
-        values = dict(zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist()))  # one copy
-        if not math.isfinite(values["total"]):
-            raise ImpastoError(
-                f"the loss became {values['total']} at iteration {evaluations}: "
-                "lower --lr or the loss weights"
-            )
-        if callback is not None:
-            callback(
-                Iterate(
-                    iteration=evaluations,
-                    iterations=iterations,
-                    losses=values,
-                    elapsed=time.perf_counter() - began,
-                    scale=scale,
-                    scales=scales,
-                    pixels=pixels.detach() if project else pixels.detach().clamp(0, 1),
-                    snapshot=snapshot,
-                )
-            )
-        evaluations += 1
-        return total
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        total = evaluate()
-        total.backward()
-        return total
-
-    for _ in range(evaluations, iterations):
-        opt.step(closure)
-        with torch.no_grad():
-            if project:
-                pixels.clamp_(0, 1)
-            if average is not None:
-                average.update(pixels)
-    with torch.no_grad():
-        if average is not None and average.steps:
-            pixels.copy_(average.value())
-        evaluate()
-    return pixels.detach().clamp(0, 1)
+    return _Run(
+        objective, start, optimizer, iterations, lr, callback, scale, scales, ema_decay, resume, history
+    ).run()
