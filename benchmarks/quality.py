@@ -26,8 +26,8 @@ import torch
 from PIL import Image
 
 from impasto import Settings, stylize
-from impasto.images import load_image, resize_longest, save_image, to_tensor
-from impasto.pipeline import build_objective, load_network
+from impasto.images import load_image, save_image, to_tensor
+from impasto.pipeline import reference_objective
 from impasto.schedule import relative_cost, scale_sizes, split_iterations
 
 HERE = Path(__file__).resolve().parent
@@ -58,10 +58,7 @@ def mode_settings(base: Settings, mode: str, budget: int) -> Settings:
 @torch.no_grad()
 def reference_losses(base: Settings, content: Path, style: Path, result: torch.Tensor) -> dict[str, float]:
     """Content, style and total loss of `result` by the reference network in fp32 at full size."""
-    settings = base.resolved()
-    extractor = load_network(settings, torch.device("cpu")).extractor.float()
-    targets = [to_tensor(resize_longest(load_image(p), settings.size)) for p in (content, style)]
-    objective = build_objective(extractor, targets[0], [targets[1]], [1.0], settings)
+    objective = reference_objective(content, style, base)
     return {f"{k}_loss": v.item() for k, v in objective((result * 255).round() / 255).items()}
 
 

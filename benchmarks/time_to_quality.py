@@ -14,8 +14,7 @@ import torch
 
 from impasto import Settings, stylize
 from impasto.devices import select_device
-from impasto.images import load_image, resize_longest, to_tensor
-from impasto.pipeline import build_objective, load_network
+from impasto.pipeline import reference_objective
 
 from speed import CONTENT, SQUEEZENET, STYLE, print_row
 
@@ -57,10 +56,7 @@ def timed_run(settings: Settings, every: int) -> list[tuple[float, int, torch.Te
 
 def saved_loss_meter(settings: Settings, device: torch.device):
     """A function from pixels to the fp32 total loss of their 8-bit rounding."""
-    settings = dataclasses.replace(settings, precision="fp32").resolved()
-    extractor = load_network(settings, device).extractor
-    content, style = (to_tensor(resize_longest(load_image(p), settings.size), device) for p in (CONTENT, STYLE))
-    objective = build_objective(extractor, content, [style], [1.0], settings)
+    objective = reference_objective(CONTENT, STYLE, settings, device)
 
     @torch.no_grad()
     def measure(pixels: torch.Tensor) -> float:

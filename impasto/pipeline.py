@@ -98,6 +98,18 @@ def build_objective(
     )
 
 
+def reference_objective(
+    content: ImageInput, style: ImageInput, settings: Settings, device: torch.device | str = "cpu"
+) -> Objective:
+    """The objective of one style at `settings.size`, on the network in fp32: the one
+    yardstick that benchmarks and tests measure results with, whatever mode made them."""
+    settings = settings.resolved()
+    device = torch.device(device)
+    extractor = load_network(settings, device).extractor
+    content_tensor, style_tensor = (to_tensor(resize_longest(as_image(p), settings.size), device) for p in (content, style))
+    return build_objective(extractor, content_tensor, [style_tensor], [1.0], settings)
+
+
 def _target_gram(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """A style's (N, N) Gram matrix, over the whole image or only its masked part."""
     if mask is None:

@@ -6,20 +6,15 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
-from impasto.images import load_image, resize_longest, to_tensor
-from impasto.pipeline import build_objective, load_network
+from impasto.images import load_image, to_tensor
+from impasto.pipeline import reference_objective
 from impasto.precision import Precise, resolve_precision
 
 
 def fp32_loss(image, content: Path, style: Path, settings: Settings) -> float:
     """The total loss of an 8-bit result, measured in fp32 by the run's network."""
-    settings = settings.resolved()
-    cpu = torch.device("cpu")
-    extractor = load_network(settings, cpu).extractor
-    tensors = [to_tensor(resize_longest(load_image(p), settings.size), cpu) for p in (content, style)]
-    objective = build_objective(extractor, tensors[0], tensors[1:], [1.0], settings)
     with torch.no_grad():
-        return objective(to_tensor(image, cpu))["total"].item()
+        return reference_objective(content, style, settings)(to_tensor(image))["total"].item()
 
 
 @pytest.mark.skipif(resolve_precision("auto", torch.device("cpu")) != "bf16", reason="no bf16 on this CPU")
