@@ -26,9 +26,9 @@ import torch
 from PIL import Image
 
 from impasto import Settings, stylize
-from impasto.images import load_image, save_image, to_tensor
-from impasto.pipeline import reference_objective
-from impasto.schedule import relative_cost, scale_sizes, split_iterations
+from impasto.image.io import load_image, save_image, to_tensor
+from impasto.engine.pipeline import reference_objective
+from impasto.optim.schedule import relative_cost, scale_sizes, split_iterations
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared"

@@ -24,10 +24,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from impasto import Settings, stylize
-from impasto.devices import select_device
-from impasto.images import load_image, resize_longest, to_tensor
-from impasto.pipeline import build_objective, load_network
-from impasto.precision import Precise, resolve_precision
+from impasto.features.devices import select_device
+from impasto.image.io import load_image, resize_longest, to_tensor
+from impasto.engine.pipeline import build_objective, load_network
+from impasto.features.precision import Precise, resolve_precision
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

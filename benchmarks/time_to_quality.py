@@ -13,8 +13,8 @@ import time
 import torch
 
 from impasto import Settings, stylize
-from impasto.devices import select_device
-from impasto.pipeline import reference_objective
+from impasto.features.devices import select_device
+from impasto.engine.pipeline import reference_objective
 
 from speed import CONTENT, SQUEEZENET, STYLE, print_row
 

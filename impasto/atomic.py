@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ImpastoError
+from impasto.errors import ImpastoError
 
 
 def file_mode(target: Path) -> int:

@@ -10,10 +10,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .color import PRESERVE_COLOR
-from .errors import ImpastoError
-from .networks import DEFAULTS, MODELS
-from .precision import PRECISIONS
+from impasto.image.color import PRESERVE_COLOR
+from impasto.errors import ImpastoError
+from impasto.features.networks import DEFAULTS, MODELS
+from impasto.features.precision import PRECISIONS
 
 INITS = ("content", "gaussian", "uniform", "blend")
 OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")

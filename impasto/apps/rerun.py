@@ -1,0 +1,71 @@
+"""`--replay IMAGE` and `--resume CKPT`: a run's inputs, settings and outputs taken from
+an output's provenance record or from a checkpoint instead of the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from impasto.record.checkpoint import Checkpoint, load_checkpoint
+from impasto.errors import ImpastoError
+from impasto.record.outputs import OPTIONS
+from impasto.record.provenance import read_record, recorded_settings, replay_inputs, weights_checksum
+from impasto.settings import Settings
+
+RESUME_CHANGEABLE = ("device",)
+"""Settings that may differ on --resume: any other change would not continue the same run."""
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Settings fields named on the command line (the others are absent from `args`)."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
+def prepare(args: argparse.Namespace) -> tuple[Settings, Checkpoint | None]:
+    """Fills `args` (content, style, output, options) from --replay or --resume and
+    returns the run's settings and, for --resume, the checkpoint."""
+    if args.replay and args.resume:
+        raise ImpastoError("--replay and --resume exclude each other: give one")
+    if args.content or args.style:
+        flag = "--replay" if args.replay else "--resume"
+        raise ImpastoError(f"{flag} takes the images from its record: leave out the content and style paths")
+    return (_replay(args), None) if args.replay else _resume(args)
+
+
+def _replay(args: argparse.Namespace) -> Settings:
+    record = read_record(args.replay)
+    args.content, args.style = replay_inputs(record)
+    overrides = given_settings(args)
+    settings = recorded_settings(record, overrides)
+    if "weights" not in overrides and "model" not in overrides:
+        if weights_checksum(settings) != record["weights_sha256"]:
+            raise ImpastoError(
+                f"--replay {args.replay}: the weights {settings.weights or 'file'} differ from the recorded run's "
+                f"(sha256 {record['weights_sha256'][:12]}...): give the original file with --weights"
+            )
+    if args.output is None:
+        source = Path(args.replay)
+        args.output = str(source.with_name(f"{source.stem}_replay.png"))
+    return settings
+
+
+def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
+    checkpoint = load_checkpoint(args.resume)
+    run = checkpoint.run
+    changed = sorted(set(given_settings(args)) - set(RESUME_CHANGEABLE))
+    if changed:
+        raise ImpastoError(
+            f"--resume continues the saved run with its settings: --{changed[0].replace('_', '-')} "
+            f"cannot change (only --{', --'.join(RESUME_CHANGEABLE)} can)"
+        )
+    settings = Settings.from_dict({**run["settings"], **given_settings(args)})
+    args.content, args.style = run["content"], list(run["style"])
+    args.output = args.output or run["output"]
+    for name in OPTIONS:
+        if getattr(args, name) is None:
+            setattr(args, name, run["options"].get(name))
+    args.overwrite = True  # the run's own files, written again as it goes on
+    return settings, checkpoint

@@ -1,0 +1,1 @@
+"""Feature networks: architectures, weights, devices, precision and calibration."""

@@ -1,0 +1,242 @@
+"""Feature networks (VGG-19, SqueezeNet 1.1) with named layers, frozen and truncated.
+
+The layer stacks mirror torchvision's `features` modules index for index, so that
+torchvision-layout state dicts load unchanged; classifiers are never built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from impasto.errors import ImpastoError
+
+# ImageNet statistics (torchvision preprocessing, RGB in 0..1).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Caffe preprocessing: BGR in 0..255 minus this mean (given here in RGB order).
+CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
+# Caffe-format nets see inputs about this many times larger than torchvision ones;
+# their features are divided by it so that loss weights mean the same for both.
+CAFFE_FEATURE_SCALE = 255.0 * sum(IMAGENET_STD) / 3
+
+VGG19_BLOCKS = ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512), (512, 512, 512, 512))
+SQUEEZENET_FIRES = (  # (name, squeeze, expand) per fire module, in order
+    ("fire2", 16, 64), ("fire3", 16, 64), ("fire4", 32, 128), ("fire5", 32, 128),
+    ("fire6", 48, 192), ("fire7", 48, 192), ("fire8", 64, 256), ("fire9", 64, 256),
+)
+
+
+@dataclass(frozen=True)
+class NetworkDefaults:
+    """Per-network defaults chosen for good-looking results (see the README)."""
+
+    content_layers: tuple[str, ...]
+    style_layers: tuple[str, ...]
+    style_weight: float
+
+
+DEFAULTS = {
+    # The paper's conv1_1 ... conv5_1 and conv4_2 are Caffe blobs rectified in place,
+    # i.e. our relu1_1 ... relu5_1 and relu4_2.
+    "vgg19": NetworkDefaults(
+        content_layers=("relu4_2",),
+        style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        style_weight=1e3,
+    ),
+    "squeezenet1_1": NetworkDefaults(
+        content_layers=("fire4",),
+        style_layers=("relu1", "fire2", "fire3", "fire5", "fire7"),
+        style_weight=1e3,
+    ),
+}
+MODELS = tuple(DEFAULTS)
+
+
+class Fire(nn.Module):
+    """SqueezeNet fire module: 1x1 squeeze, then parallel 1x1 and 3x3 expands."""
+
+    def __init__(self, in_channels: int, squeeze: int, expand: int) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(in_channels, squeeze, 1)
+        self.expand1x1 = nn.Conv2d(squeeze, expand, 1)
+        self.expand3x3 = nn.Conv2d(squeeze, expand, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = torch.relu(self.squeeze(x))
+        return torch.cat([torch.relu(self.expand1x1(s)), torch.relu(self.expand3x3(s))], 1)
+
+
+class ScaledAvgPool(nn.AvgPool2d):
+    """Average pooling times a gain, which `calibrate.calibrate_pooling` sets so that
+    outputs are as large on average as max pooling's would be (1 until then)."""
+
+    def __init__(self, **kwargs: int | bool) -> None:
+        super().__init__(**kwargs)
+        self.register_buffer("gain", torch.ones(()), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * self.gain.to(x.dtype)
+
+
+def _pool(kind: str, **kwargs: int | bool) -> nn.Module:
+    if kind == "max":
+        return nn.MaxPool2d(**kwargs)
+    if kind == "avg":
+        return ScaledAvgPool(**kwargs)
+    raise ImpastoError(f"unknown pooling {kind!r}: use 'max' or 'avg'")
+
+
+def vgg19_layers(pooling: str = "max", width: float = 1.0) -> list[tuple[str, nn.Module]]:
+    """VGG-19's 16 conv + 5 pool layers (with ReLUs), named conv1_1 ... pool5.
+
+    `width` scales the channel counts; below 1 it builds the small nets tests use.
+    """
+    layers: list[tuple[str, nn.Module]] = []
+    in_channels = 3
+    for block, channels in enumerate(VGG19_BLOCKS, start=1):
+        for i, out in enumerate(channels, start=1):
+            out = max(1, round(out * width))
+            layers.append((f"conv{block}_{i}", nn.Conv2d(in_channels, out, 3, padding=1)))
+            layers.append((f"relu{block}_{i}", nn.ReLU()))
+            in_channels = out
+        layers.append((f"pool{block}", _pool(pooling, kernel_size=2, stride=2)))
+    return layers
+
+
+def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> list[tuple[str, nn.Module]]:
+    """SqueezeNet 1.1's feature layers, named conv1, relu1, pool1, fire2 ... fire9."""
+    stem = max(1, round(64 * width))
+    layers: list[tuple[str, nn.Module]] = [("conv1", nn.Conv2d(3, stem, 3, stride=2)), ("relu1", nn.ReLU())]
+    in_channels = stem
+    for name, squeeze, expand in SQUEEZENET_FIRES:
+        if name in ("fire2", "fire4", "fire6"):
+            layers.append((f"pool{int(name[-1]) - 1}", _pool(pooling, kernel_size=3, stride=2, ceil_mode=True)))
+        squeeze, expand = max(1, round(squeeze * width)), max(1, round(expand * width))
+        layers.append((name, Fire(in_channels, squeeze, expand)))
+        in_channels = 2 * expand
+    return layers
+
+
+BUILDERS = {"vgg19": vgg19_layers, "squeezenet1_1": squeezenet1_1_layers}
+
+
+def layer_names(model: str) -> list[str]:
+    """All named layers of `model`, shallow to deep."""
+    return [name for name, _ in BUILDERS[model]()]
+
+
+class Normalize(nn.Module):
+    """Maps RGB images in 0..1 to the input a network's weights expect."""
+
+    def __init__(self, preprocessing: str) -> None:
+        super().__init__()
+        if preprocessing == "torchvision":
+            mean, scale, bgr = torch.tensor(IMAGENET_MEAN), 1 / torch.tensor(IMAGENET_STD), False
+        elif preprocessing == "caffe":
+            mean, scale, bgr = torch.tensor(CAFFE_MEAN_RGB) / 255, torch.full((3,), 255.0), True
+        else:
+            raise ImpastoError(f"unknown weights format {preprocessing!r}: use 'torchvision' or 'caffe'")
+        self.bgr = bgr
+        self.register_buffer("mean", mean.view(1, 3, 1, 1))
+        self.register_buffer("scale", scale.view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean) * self.scale
+        return x.flip(1) if self.bgr else x
+
+
+class FeatureExtractor(nn.Module):
+    """A frozen network that returns the feature maps of the layers asked for.
+
+    It is truncated after the deepest requested layer, so no work is wasted.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[tuple[str, nn.Module]],
+        preprocessing: str,
+        wanted: Iterable[str],
+    ) -> None:
+        super().__init__()
+        names = [name for name, _ in layers]
+        self.wanted = tuple(dict.fromkeys(wanted))
+        unknown = [w for w in self.wanted if w not in names]
+        if unknown:
+            raise ImpastoError(
+                f"unknown layer {unknown[0]!r}: choose from {', '.join(names)}"
+            )
+        depth = max(names.index(w) for w in self.wanted) + 1
+        self.normalize = Normalize(preprocessing)
+        self.feature_scale = CAFFE_FEATURE_SCALE if preprocessing == "caffe" else 1.0
+        self.names = names[:depth]
+        self.layers = nn.ModuleList(module for _, module in layers[:depth])
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.normalize(image)
+        features = {}
+        for name, layer in zip(self.names, self.layers):
+            x = layer(x)
+            if name in self.wanted:
+                features[name] = x / self.feature_scale if self.feature_scale != 1.0 else x
+        return features
+
+
+def _load_state(layers: list[tuple[str, nn.Module]], state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """Loads torchvision `features.N.*` keys into the named layer list, by index."""
+    by_index = nn.Sequential(*(module for _, module in layers))
+    prefixed = {k.removeprefix("features."): v for k, v in state_dict.items() if k.startswith("features.")}
+    expected = by_index.state_dict()
+    missing = [k for k in expected if k not in prefixed]
+    if missing:
+        raise ImpastoError(f"{source} lacks weight 'features.{missing[0]}': is it a file for this --model?")
+    for key, value in expected.items():
+        if prefixed[key].shape != value.shape:
+            raise ImpastoError(
+                f"{source}: 'features.{key}' has shape {tuple(prefixed[key].shape)}, expected "
+                f"{tuple(value.shape)}: is it a file for this --model?"
+            )
+    by_index.load_state_dict({k: prefixed[k] for k in expected})
+
+
+def infer_width(model: str, state_dict: dict[str, torch.Tensor]) -> float:
+    """The channel-width factor of a state dict (1.0 for the real networks)."""
+    first = state_dict.get("features.0.weight")
+    return 1.0 if first is None else first.shape[0] / 64
+
+
+def build_extractor(
+    model: str,
+    wanted: Iterable[str],
+    state_dict: dict[str, torch.Tensor] | None,
+    preprocessing: str = "torchvision",
+    pooling: str = "max",
+    source: str = "weights",
+) -> FeatureExtractor:
+    """Builds `model` truncated to the `wanted` layers; random weights if `state_dict` is None."""
+    if model not in BUILDERS:
+        raise ImpastoError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
+    width = 1.0 if state_dict is None else infer_width(model, state_dict)
+    layers = BUILDERS[model](pooling=pooling, width=width)
+    if state_dict is None:
+        _init_random(layers)
+    else:
+        _load_state(layers, state_dict, source)
+    return FeatureExtractor(layers, preprocessing, wanted)
+
+
+def _init_random(layers: list[tuple[str, nn.Module]], seed: int = 0) -> None:
+    """He-initialises every conv from a fixed seed: the same random net every time,
+    with activations that neither vanish nor explode with depth."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in nn.Sequential(*(m for _, m in layers)).modules():
+        if isinstance(module, nn.Conv2d):
+            fan_in = module.weight[0].numel()
+            with torch.no_grad():
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2 / fan_in) ** 0.5)
+                module.bias.zero_()

@@ -1,0 +1,1 @@
+"""Images in and out: reading, colour, masks and starting images."""

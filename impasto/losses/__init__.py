@@ -1,0 +1,1 @@
+"""Loss terms, the weighted objective, and its tiled evaluation."""

@@ -1,0 +1,130 @@
+"""The losses of Gatys et al. (2016) as small modules, and the weighted objective.
+
+Normalisations (F: a layer's features, N channels by M positions):
+- content: mean squared error, 1/(N*M) * sum((F - P)^2);
+- Gram matrix: G = F F^T / M (divided by M so that images of different sizes compare);
+- style, per layer: 1/(4 N^2) * sum((G - A)^2), which equals the paper's
+  1/(4 N^2 M^2) * sum((F F^T - S S^T)^2) when style and output have the same size;
+  layers are combined with weights that sum to 1;
+- total variation: mean squared difference of neighbouring pixels, over both axes;
+- total = content_weight * content + style_weight * style + tv_weight * tv.
+Everything is accumulated in float32, whatever precision the network ran in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from impasto.image.masks import fit_mask
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """(B, N, H, W) features -> (B, N, N) channel inner products divided by M = H*W."""
+    b, n, h, w = features.shape
+    flat = features.reshape(b, n, h * w).float()
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+class ContentLoss(nn.Module):
+    """Mean squared error between a layer's features and the content image's."""
+
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target.detach().float())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (features.float() - self.target).pow(2).mean()
+
+
+class StyleLoss(nn.Module):
+    """Squared Gram-matrix difference to a target Gram, scaled by 1/(4 N^2)."""
+
+    def __init__(self, target_gram: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target_gram.detach().float())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        n = features.shape[1]
+        return (gram_matrix(features) - self.target).pow(2).sum() / (4 * n * n)
+
+
+def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """(1, N, H, W) features and (R, 1, H, W) masks -> (R, N, N) Gram matrices of each
+    region: channel inner products weighted by the mask, divided by the mask's area."""
+    n = features.shape[1]
+    flat = features.reshape(n, -1).float()
+    weights = masks.reshape(masks.shape[0], 1, -1).float()
+    area = weights.sum(-1, keepdim=True).clamp_min(1e-8)
+    return (flat * weights) @ flat.T / area
+
+
+class MaskedStyleLoss(nn.Module):
+    """Style loss per region (Gatys et al. 2017): region r of the output, given by its
+    mask, matches target Gram r; the regions' losses are weighted (weights summing to 1,
+    as blended styles' are, so one style weight suits both)."""
+
+    def __init__(self, target_grams: torch.Tensor, masks: torch.Tensor, region_weights: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("target", target_grams.detach().float())
+        self.register_buffer("masks", masks.detach().float())
+        weights = torch.tensor(region_weights, dtype=torch.float32)
+        self.register_buffer("region_weights", weights / weights.sum())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        n, (h, w) = features.shape[1], features.shape[-2:]
+        per_region = (masked_gram(features, fit_mask(self.masks, h, w)) - self.target).pow(2).sum((1, 2)) / (4 * n * n)
+        return (self.region_weights * per_region).sum()
+
+
+class TotalVariationLoss(nn.Module):
+    """Mean squared difference between vertically and horizontally adjacent pixels."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        image = image.float()
+        dy = (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean()
+        dx = (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
+        return dx + dy
+
+
+class Objective(nn.Module):
+    """Total loss of an image: weighted content, style and TV terms on one network's features."""
+
+    def __init__(
+        self,
+        extractor: nn.Module,
+        content_losses: Mapping[str, nn.Module],
+        style_losses: Mapping[str, nn.Module],
+        style_layer_weights: Sequence[float],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+    ) -> None:
+        super().__init__()
+        self.extractor = extractor
+        self.content_losses = nn.ModuleDict(content_losses)
+        self.style_losses = nn.ModuleDict(style_losses)
+        total = sum(style_layer_weights)
+        self.layer_weights = dict(zip(style_losses, (w / total for w in style_layer_weights)))
+        self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
+        self.tv = TotalVariationLoss()
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The loss terms of `image` (weighted, as they enter the total) and their total."""
+        features = self.extractor(image)
+        zero = image.new_zeros((), dtype=torch.float32)
+        content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
+        content = content / max(1, len(self.content_losses))
+        style = sum(
+            (self.layer_weights[name] * loss(features[name]) for name, loss in self.style_losses.items()),
+            zero,
+        )
+        terms = {
+            "content": self.weights["content"] * content,
+            "style": self.weights["style"] * style,
+            "tv": self.weights["tv"] * self.tv(image) if self.weights["tv"] else zero,
+        }
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms

@@ -1,0 +1,1 @@
+"""Optimising the pixels: the loop, optimisers, scale schedules and memory policy."""

@@ -1,0 +1,204 @@
+"""The optimisation loop: updates the pixels of the generated image to lower the objective."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from PIL import Image
+
+from impasto.errors import ImpastoError
+from impasto.image.io import to_image
+from impasto.optim.pyramid import PyramidLBFGS
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a run continues: the scale, the iteration, its pixels and the optimiser's state.
+
+    `elapsed` carries the seconds already spent, so reported times run on; `average` is
+    the iterate average's (steps, value) when one is kept.
+    """
+
+    scale: int
+    iteration: int
+    pixels: torch.Tensor = field(repr=False)
+    optimizer_state: dict[str, Any] = field(repr=False)
+    elapsed: float = 0.0
+    average: tuple[int, torch.Tensor] | None = field(repr=False, default=None)
+
+
+@dataclass
+class Iterate:
+    """What a progress callback receives after each evaluation of the loss.
+
+    `iteration` 0 is the starting image and `iteration == iterations` the result;
+    `losses` holds the weighted terms ("content", "style", "tv") and their "total".
+    """
+
+    iteration: int
+    iterations: int
+    losses: dict[str, float]
+    elapsed: float
+    scale: int = 0
+    scales: int = 1
+    pixels: torch.Tensor = field(repr=False, default=None)  # type: ignore[assignment]
+    snapshot: Callable[[], Resume] | None = field(repr=False, default=None)
+    present: Callable[[torch.Tensor], torch.Tensor] | None = field(repr=False, default=None)
+
+    def image(self) -> Image.Image:
+        """The current image as the user will see it (converted only when asked for)."""
+        return to_image(self.pixels if self.present is None else self.present(self.pixels))
+
+    def resume_state(self) -> Resume:
+        """A copy of the state that continues the run from this iteration (for checkpoints)."""
+        if self.snapshot is None:
+            raise ValueError("this Iterate carries no resumable state")
+        return self.snapshot()
+
+
+Callback = Callable[[Iterate], None]
+
+
+class IterateAverage:
+    """Bias-corrected exponential moving average of the iterates."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.steps = 0
+        self.accumulated: torch.Tensor | None = None
+
+    def update(self, pixels: torch.Tensor) -> None:
+        current = pixels.detach().float()
+        previous = torch.zeros_like(current) if self.accumulated is None else self.accumulated
+        self.accumulated = self.decay * previous + (1 - self.decay) * current
+        self.steps += 1
+
+    def value(self) -> torch.Tensor:
+        return self.accumulated / (1 - self.decay**self.steps)
+
+
+def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50) -> torch.optim.Optimizer:
+    """L-BFGS (one loss evaluation per step, `history` past steps), Adam, or plain gradient descent."""
+    if name == "lbfgs":
+        return torch.optim.LBFGS([pixels], lr=lr, max_iter=1, history_size=history)
+    if name == "lbfgs-pyramid":
+        return PyramidLBFGS([pixels], lr=lr, history=history)
+    if name == "adam":
+        return torch.optim.Adam([pixels], lr=lr)
+    if name == "gd":
+        return torch.optim.SGD([pixels], lr=lr)
+    raise ImpastoError(f"unknown optimiser {name!r}: choose from lbfgs, lbfgs-pyramid, adam, gd")
+
+
+class _Run:
+    """One scale's optimisation: the pixels, the optimiser and the count of evaluations."""
+
+    def __init__(self, objective, start, optimizer, iterations, lr, callback, scale, scales, ema_decay, resume, history):
+        self.objective, self.callback = objective, callback
+        self.iterations, self.scale, self.scales = iterations, scale, scales
+        self.pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
+        self.pixels.requires_grad_(True)
+        self.average = IterateAverage(ema_decay) if ema_decay > 0 else None
+        self.opt = make_optimizer(optimizer, self.pixels, lr, history)
+        # Pyramid L-BFGS keeps its own iterate and evaluates it clamped (one consistent objective);
+        # the others are projected into 0..1 after every step.
+        self.project = optimizer != "lbfgs-pyramid"
+        self.evaluations = 0 if resume is None else resume.iteration
+        self.began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
+        if resume is not None:
+            self.opt.load_state_dict(resume.optimizer_state)
+            if self.average is not None and resume.average is not None:
+                self.average.steps, self.average.accumulated = resume.average[0], resume.average[1].to(start.device)
+
+    def snapshot(self) -> Resume:
+        """Copies of everything that determines the rest of the run."""
+        average = self.average
+        kept = None if average is None or average.accumulated is None else (average.steps, average.accumulated.clone())
+        return Resume(
+            self.scale, self.evaluations, self.pixels.detach().clone(), copy.deepcopy(self.opt.state_dict()),
+            time.perf_counter() - self.began, kept,
+        )
+
+    def shown(self) -> torch.Tensor:
+        """The pixels as evaluated: the iterate itself, or clamped for pyramid L-BFGS."""
+        return self.pixels if self.project else self.pixels.clamp(0, 1)
+
+    def evaluate(self) -> torch.Tensor:
+        """Computes the loss of the current pixels and reports them to the callback."""
+        losses = self.objective(self.shown())
+        values = dict(zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist()))  # one copy
+        if not math.isfinite(values["total"]):
+            raise ImpastoError(
+                f"the loss became {values['total']} at iteration {self.evaluations}: "
+                "lower --lr or the loss weights"
+            )
+        if self.callback is not None:
+            self.callback(
+                Iterate(
+                    iteration=self.evaluations,
+                    iterations=self.iterations,
+                    losses=values,
+                    elapsed=time.perf_counter() - self.began,
+                    scale=self.scale,
+                    scales=self.scales,
+                    pixels=self.shown().detach(),
+                    snapshot=self.snapshot,
+                )
+            )
+        self.evaluations += 1
+        return losses["total"]
+
+    def closure(self) -> torch.Tensor:
+        self.opt.zero_grad(set_to_none=True)
+        total = self.evaluate()
+        total.backward()
+        return total
+
+    def run(self) -> torch.Tensor:
+        for _ in range(self.evaluations, self.iterations):
+            self.opt.step(self.closure)
+            with torch.no_grad():
+                if self.project:
+                    self.pixels.clamp_(0, 1)
+                if self.average is not None:
+                    self.average.update(self.pixels)
+        with torch.no_grad():
+            if self.average is not None and self.average.steps:
+                self.pixels.copy_(self.average.value())
+            self.evaluate()
+        return self.pixels.detach().clamp(0, 1)
+
+
+def optimize(
+    objective: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+    start: torch.Tensor,
+    *,
+    optimizer: str,
+    iterations: int,
+    lr: float,
+    callback: Callback | None = None,
+    scale: int = 0,
+    scales: int = 1,
+    ema_decay: float = 0.0,
+    resume: Resume | None = None,
+    history: int = 50,
+) -> torch.Tensor:
+    """Runs `iterations` optimiser steps from `start` and returns the final pixels.
+
+    Pixels are kept in 0..1 by clamping after every step (projected descent), so each
+    evaluation sees, and the result is, a valid image; lbfgs-pyramid instead evaluates
+    its iterate clamped to 0..1, which L-BFGS's curvature pairs tolerate far better.
+    With `ema_decay` > 0 the result is the exponential moving average of the iterates
+    (bias-corrected), which removes the iterate noise of optimisers such as Adam. With
+    `resume` (from `Iterate.resume_state`) the run continues at that iteration from its
+    pixels and optimiser state, and ends where the uninterrupted run would have.
+    """
+    return _Run(
+        objective, start, optimizer, iterations, lr, callback, scale, scales, ema_decay, resume, history
+    ).run()

@@ -1,0 +1,92 @@
+"""Progress on the terminal: a live bar, plain log lines for logs, or nothing.
+
+`Progress` is an engine callback; it is the only place a run's progress is printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+from impasto.optim.loop import Iterate
+
+LOG_LINES = 10
+"""Plain-line mode without --log-every prints about this many lines per scale."""
+
+
+def format_losses(losses: dict[str, float]) -> str:
+    """`content 1.2e+03 style 4.5e+02 ... total 1.7e+03`: each term, the total last."""
+    terms = [k for k in losses if k != "total"] + (["total"] if "total" in losses else [])
+    return " ".join(f"{k} {losses[k]:.3g}" for k in terms)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class Progress:
+    """Shows each Iterate: a tqdm bar on a terminal, else a line every `log_every` iterations.
+
+    `log_every` > 0 forces plain lines (also on a terminal); 0 picks a bar on a terminal
+    and about LOG_LINES lines per scale elsewhere; `quiet` shows nothing.
+    """
+
+    def __init__(self, *, quiet: bool = False, log_every: int = 0, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.log_every = log_every
+        self.bar_mode = not quiet and log_every == 0 and self.stream.isatty()
+        self._bar: tqdm | None = None
+        self._scale: int | None = None
+        self._first: tuple[int, float] = (0, 0.0)
+
+    def __call__(self, it: Iterate) -> None:
+        if self.quiet:
+            return
+        if it.scale != self._scale:
+            self._start_scale(it)
+        if self.bar_mode:
+            self._update_bar(it)
+        else:
+            self._log_line(it)
+
+    def _start_scale(self, it: Iterate) -> None:
+        self.close()
+        self._scale = it.scale
+        self._first = (it.iteration, it.elapsed)
+        if self.bar_mode:
+            label = f"scale {it.scale + 1}/{it.scales}" if it.scales > 1 else "impasto"
+            self._bar = tqdm(
+                total=it.iterations, initial=it.iteration, desc=label, unit="it",
+                file=self.stream, dynamic_ncols=True, leave=True,
+            )
+
+    def _update_bar(self, it: Iterate) -> None:
+        assert self._bar is not None
+        self._bar.set_postfix_str(format_losses(it.losses), refresh=False)
+        self._bar.update(it.iteration - self._bar.n)
+
+    def _log_line(self, it: Iterate) -> None:
+        every = self.log_every or max(1, it.iterations // LOG_LINES)
+        if it.iteration % every and it.iteration != it.iterations:
+            return
+        done, began = it.iteration - self._first[0], it.elapsed - self._first[1]
+        rate = done / began if began > 0 and done > 0 else 0.0
+        eta = f", ETA {_duration((it.iterations - it.iteration) / rate)}" if rate else ""
+        scale = f" scale {it.scale + 1}/{it.scales}" if it.scales > 1 else ""
+        print(
+            f"impasto:{scale} iteration {it.iteration}/{it.iterations} {format_losses(it.losses)}"
+            f" | {rate:.2f} it/s, {_duration(it.elapsed)} elapsed{eta}",
+            file=self.stream,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        """Ends the current bar (call before printing anything else)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

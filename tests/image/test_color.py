@@ -1,0 +1,73 @@
+"""Colour preservation: luminance-only transfer keeps the content's chrominance, and
+histogram matching gives the style the content's colour mean and covariance."""
+
+import torch
+
+from impasto import Settings, stylize
+from impasto.image.color import combine_luminance, match_color, rgb_to_yiq, yiq_to_rgb
+from impasto.image.io import load_image, resize_longest, to_tensor
+from impasto.engine.pipeline import scale_inputs
+
+
+def colour_stats(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    pixels = image.reshape(3, -1).double()
+    return pixels.mean(1), torch.cov(pixels, correction=0)
+
+
+def test_yiq_round_trip_and_grey_has_no_chrominance():
+    image = torch.rand(1, 3, 8, 8)
+    assert torch.allclose(yiq_to_rgb(rgb_to_yiq(image)), image, atol=1e-5)
+    grey = rgb_to_yiq(torch.full((1, 3, 4, 4), 0.4))
+    assert torch.allclose(grey[:, 0], torch.tensor(0.4)) and grey[:, 1:].abs().max() < 1e-6
+
+
+def test_match_color_gives_the_content_mean_and_covariance(content_path, style_path):
+    content, style = to_tensor(load_image(content_path)), to_tensor(load_image(style_path))
+    matched = match_color(style, content)
+    mean_c, cov_c = colour_stats(content)
+    mean_m, cov_m = colour_stats(matched)
+    assert torch.allclose(mean_m, mean_c, atol=0.01)
+    assert torch.allclose(cov_m, cov_c, atol=0.002)
+    assert not torch.allclose(colour_stats(style)[0], mean_c, atol=0.05)  # it really moved
+
+
+def test_histogram_mode_recolours_the_styles_at_every_scale(content_path, style_path):
+    content, style = load_image(content_path), load_image(style_path)
+    inputs = scale_inputs(content, [style], 64, Settings(preserve_color="histogram"), torch.device("cpu"))
+    mean_c, _ = colour_stats(to_tensor(resize_longest(content, 64)))
+    assert torch.allclose(colour_stats(inputs.styles[0])[0], mean_c, atol=0.01)
+
+
+def test_luminance_mode_keeps_the_content_chrominance(content_path, style_path, squeezenet_weights):
+    settings = Settings(
+        model="squeezenet1_1", weights=str(squeezenet_weights), size=64, iterations=20, preserve_color="luminance"
+    )
+    result = to_tensor(stylize(content_path, style_path, settings))
+    content = to_tensor(resize_longest(load_image(content_path), 64))
+    yiq_result, yiq_content = rgb_to_yiq(result), rgb_to_yiq(content)
+    assert (yiq_result[:, 1:] - yiq_content[:, 1:]).abs().mean() < 0.01  # colours kept
+    assert (yiq_result[:, 0] - yiq_content[:, 0]).abs().mean() > 0.01  # luminance stylised
+    plain = rgb_to_yiq(to_tensor(stylize(content_path, style_path, Settings(**{**settings.to_dict(), "preserve_color": "none"}))))
+    assert (plain[:, 1:] - yiq_content[:, 1:]).abs().mean() > 0.02  # without it the colours move
+
+
+def test_combine_luminance_takes_luminance_from_one_and_chrominance_from_the_other():
+    # Colours near mid-grey, so that no combination leaves the RGB gamut and gets clamped.
+    generator = torch.Generator().manual_seed(0)
+    a, b = (torch.rand(1, 3, 6, 6, generator=generator) * 0.2 + 0.4 for _ in range(2))
+    mixed = rgb_to_yiq(combine_luminance(a, b))
+    assert torch.allclose(mixed[:, 0], rgb_to_yiq(a)[:, 0], atol=1e-5)
+    assert torch.allclose(mixed[:, 1:], rgb_to_yiq(b)[:, 1:], atol=1e-5)
+
+
+def test_luminance_mode_shows_intermediate_images_in_colour(content_path, style_path, squeezenet_weights):
+    from impasto.image.color import rgb_to_yiq
+
+    images = []
+    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=48, iterations=3,
+                        preserve_color="luminance", precision="fp32")
+    stylize(content_path, style_path, settings, callback=lambda it: images.append((it.pixels.clone(), it.image())))
+    pixels, shown = images[-1]
+    chroma = lambda t: rgb_to_yiq(t)[:, 1:].abs().mean().item()  # noqa: E731
+    assert chroma(pixels) < 0.005  # what is optimised is (nearly) grey
+    assert chroma(to_tensor(shown)) > 5 * chroma(pixels) + 0.01  # what the user sees has the content's colours

@@ -1,0 +1,86 @@
+"""Coarse-to-fine schedules and runs, and Adam's iterate average."""
+
+import math
+
+import pytest
+import torch
+
+from impasto import ImpastoError, Settings, stylize
+from impasto.optim.loop import IterateAverage, optimize
+from impasto.optim.schedule import relative_cost, scale_sizes, split_iterations
+
+
+def test_scale_sizes_grow_by_sqrt2_up_to_the_output_size():
+    assert scale_sizes(512) == [512]
+    assert scale_sizes(512, scales=3) == [256, 362, 512]
+    assert scale_sizes(512, min_size=256) == [256, 362, 512]
+    assert scale_sizes(512, min_size=200) == [256, 362, 512]
+    assert scale_sizes(512, scales=4, min_size=64) == [64, 128, 256, 512]
+    with pytest.raises(ImpastoError, match="--min-size"):
+        scale_sizes(512, min_size=600)
+    with pytest.raises(ImpastoError, match="too many"):
+        scale_sizes(4, scales=8)
+
+
+def test_iterations_are_split_with_most_at_the_small_sizes():
+    counts = split_iterations(500, 3)
+    assert sum(counts) == 500 and counts == sorted(counts, reverse=True)
+    assert counts[0] / counts[1] == pytest.approx(math.sqrt(2), rel=0.02)
+    assert split_iterations(3, 3) == [1, 1, 1]
+    with pytest.raises(ImpastoError, match="fewer than the 3 scales"):
+        split_iterations(2, 3)
+    assert relative_cost([256, 512], [100, 100]) == pytest.approx(125)
+
+
+def test_multiresolution_run_visits_the_sizes_in_order_and_lowers_the_loss(content_path, style_path, squeezenet_weights):
+    log = []
+    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, scales=3, iterations=30)
+    result = stylize(content_path, style_path, settings, callback=log.append)
+    sizes = scale_sizes(80, scales=3)
+    counts = split_iterations(30, 3)
+    for scale, (size, count) in enumerate(zip(sizes, counts)):
+        steps = [it for it in log if it.scale == scale]
+        assert all(it.scales == 3 and it.iterations == count for it in steps)
+        assert [it.iteration for it in steps] == list(range(count + 1))
+        assert max(steps[0].pixels.shape[-2:]) == size
+        assert steps[-1].losses["total"] < steps[0].losses["total"]
+    assert [it.scale for it in log] == sorted(it.scale for it in log)
+    assert result.size == (80, 60)
+    # each finer scale starts from the upsampled coarser result, far below a fresh start's loss
+    assert [it for it in log if it.scale == 2][0].losses["total"] < 0.5 * log[0].losses["total"]
+
+
+def test_per_scale_iterations_must_match_the_scales(content_path, style_path):
+    settings = Settings(weights="random", size=32, scales=2, scale_iterations=(3, 2, 1))
+    with pytest.raises(ImpastoError, match="--scale-iterations has 3 counts for 2 scale"):
+        stylize(content_path, style_path, settings)
+
+
+def test_iterate_average_is_bias_corrected():
+    average = IterateAverage(0.9)
+    for _ in range(3):
+        average.update(torch.full((2,), 0.5))
+    assert torch.allclose(average.value(), torch.full((2,), 0.5))
+
+
+def test_adam_returns_the_moving_average_of_its_iterates():
+    target = torch.rand(1, 3, 8, 8)
+
+    def objective(pixels):
+        total = (pixels - target).pow(2).sum()
+        return {"content": total, "style": total * 0, "tv": total * 0, "total": total}
+
+    result = optimize(objective, torch.zeros(1, 3, 8, 8), optimizer="adam", iterations=20, lr=0.05, ema_decay=0.8)
+    iterates = []  # a longer plain run reports the same trajectory: iterate k before step k + 1
+    optimize(
+        objective, torch.zeros(1, 3, 8, 8), optimizer="adam", iterations=21, lr=0.05,
+        callback=lambda it: iterates.append(it.pixels.clone()),
+    )
+    expected, weight = torch.zeros_like(target), 0.0
+    for pixels in iterates[1:21]:
+        expected = 0.8 * expected + 0.2 * pixels
+        weight = 0.8 * weight + 0.2
+    assert torch.allclose(result, expected / weight, atol=1e-6)
+    assert not torch.allclose(result, iterates[20], atol=1e-3)  # the average, not the last iterate
+    assert Settings(optimizer="adam").resolved().ema_decay > 0
+    assert Settings().resolved().ema_decay == 0
