@@ -1,0 +1,146 @@
+"""`impasto batch`: stylise every photo of a folder in every style of another (or the pairs
+of a CSV) into one folder, resumably, on this machine or on a Ray cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from impasto.apps.batch.display import BatchDisplay
+from impasto.apps.batch.plan import Job, cross_product, plan_jobs, read_pairs
+from impasto.apps.batch.results import Outcome, ResultWriter, skipped
+from impasto.apps.batch.resume import Finished
+from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
+from impasto.apps.cli import guarded, settings_arguments, settings_from
+from impasto.apps.interrupts import sigterm_interrupts
+from impasto.errors import ImpastoError
+from impasto.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="impasto batch",
+        description="Stylise every photo in CONTENTS with every style in STYLES (or the pairs of --pairs) into "
+        "OUTPUT/CONTENT__STYLE.png, with OUTPUT/jobs.csv and a contact sheet OUTPUT/index.jpg. "
+        "Results made earlier with the same settings are kept, so an interrupted batch goes on where it stopped.",
+    )
+    parser.add_argument("contents", nargs="?", help="folder of photos (or one photo)")
+    parser.add_argument("styles", nargs="?", help="folder of style images (or one)")
+    parser.add_argument("--pairs", metavar="CSV", help="run the pairs of a CSV with columns content,style "
+                        "(paths relative to the CSV) instead of every photo with every style")
+    parser.add_argument("-o", "--output", required=True, metavar="FOLDER", help="folder for the results (created if missing)")
+    parser.add_argument("--overwrite", action="store_true", help="redo jobs whose results exist instead of skipping them")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but failures and errors")
+    parser.add_argument("--log-every", type=int, default=0, metavar="N",
+                        help="print a plain progress line every N iterations instead of the bar")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    cluster = parser.add_argument_group("scaling out")
+    cluster.add_argument("--backend", choices=("local", "ray"), default="local",
+                         help="run here (default), or on a Ray cluster: pip install \"impasto[ray]\"")
+    cluster.add_argument("--address", metavar="ADDR", help="Ray cluster to join ('auto', HOST:PORT or ray://HOST:PORT; "
+                         "default: $RAY_ADDRESS, else a local Ray started for this batch)")
+    cluster.add_argument("--workers", type=int, metavar="N",
+                         help="Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")
+    settings_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return guarded(lambda: run(args), args.debug)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plans the jobs, skips the finished ones, runs the rest and writes the summary."""
+    if args.backend == "local" and (args.address or args.workers):
+        raise ImpastoError("--address and --workers are for --backend ray")
+    settings = settings_from(args)
+    out = Path(args.output)
+    jobs = plan_jobs(_pairs(args), out)
+    finished = Finished(settings)
+    outcomes = {} if args.overwrite else _skippable(jobs, finished)
+    todo = [job for job in jobs if job not in outcomes]
+    _make_folder(out)
+    display = BatchDisplay(len(jobs), len(outcomes), quiet=args.quiet, log_every=args.log_every)
+    try:
+        with sigterm_interrupts():
+            for outcome in _run(args, settings, todo, ResultWriter(settings, finished.weights_sha256), display):
+                outcomes[outcome.job] = outcome
+                display.finished(outcome)
+    except KeyboardInterrupt:  # the summary still lists what was done, and what was not run
+        display.close()
+        _summarise(jobs, outcomes, out)
+        raise
+    finally:
+        display.close()
+    return _report(*_summarise(jobs, outcomes, out), args.quiet)
+
+
+def _summarise(jobs: Sequence[Job], outcomes: dict[Job, Outcome], out: Path) -> tuple[list[Outcome], list[Path]]:
+    """Every job's outcome in plan order, and the summary files written from them."""
+    summary = [outcomes.get(job) or Outcome(job, "not run") for job in jobs]
+    return summary, [write_jobs_csv(summary, out / "jobs.csv"), *write_contact_sheets(summary, out / "index.jpg")]
+
+
+def _pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    if args.pairs and (args.contents or args.styles):
+        raise ImpastoError("give either CONTENTS STYLES folders or --pairs CSV, not both")
+    if args.pairs:
+        return read_pairs(args.pairs)
+    if not (args.contents and args.styles):
+        raise ImpastoError("give a folder of photos and a folder of styles (or --pairs CSV)")
+    return cross_product(args.contents, args.styles)
+
+
+def _skippable(jobs: Sequence[Job], finished: Finished) -> dict[Job, Outcome]:
+    """The jobs already done with these settings; an output made otherwise stops the batch
+    before any work, rather than being silently replaced."""
+    done = {}
+    for job in jobs:
+        previous = finished.previous(job)
+        if previous.conflict:
+            raise ImpastoError(f"{job.output} exists but {previous.conflict}: pass --overwrite to redo it, or choose another -o")
+        if previous.record is not None:
+            done[job] = skipped(job, previous.record)
+    return done
+
+
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImpastoError(f"cannot create the output folder {out} ({error.strerror}): check the path") from error
+
+
+def _run(args: argparse.Namespace, settings: Settings, jobs: list[Job], writer: ResultWriter,
+         display: BatchDisplay) -> Iterator[Outcome]:
+    """The jobs' outcomes from the chosen backend (nothing starts when there is nothing to do)."""
+    if not jobs:
+        return
+    if args.backend == "ray":
+        from impasto.apps.batch.remote import run_ray
+        from impasto.apps.ray_pool import StylizerPool
+
+        with StylizerPool(settings, workers=args.workers, address=args.address) as pool:
+            yield from run_ray(pool, jobs, writer)
+    else:
+        from impasto.apps.batch.local import run_local
+        from impasto.engine import Stylizer
+
+        stylizer = Stylizer(settings)
+        stylizer.settings_for()  # a bad setting is one error now, not one per job
+        yield from run_local(stylizer, jobs, writer, display.watch)
+
+
+def _report(summary: Sequence[Outcome], written: Sequence[Path], quiet: bool) -> int:
+    """Prints the tally and every failure; the exit status is 1 if any job failed."""
+    counts = {status: sum(o.status == status for o in summary) for status in ("done", "skipped", "failed", "not run")}
+    failures = [o for o in summary if o.status == "failed"]
+    if not quiet or failures:
+        tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        print(f"impasto batch: {len(summary)} jobs: {tally}; wrote {', '.join(map(str, written))}", file=sys.stderr)
+    for failure in failures:
+        print(f"  failed {failure.job.output.name} ({failure.job.content}, {failure.job.style}): {failure.error}", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,71 @@
+"""Which jobs a batch can skip: those whose output carries the record of the same run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from impasto.apps.batch.plan import Job
+from impasto.errors import ImpastoError
+from impasto.features.weights import sha256_file
+from impasto.record.provenance import read_record, weights_checksum
+from impasto.settings import Settings
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What a job's output file says: `record` when it is this very job's result, `conflict`
+    (why not) when the file is something else; both None when there is no file yet."""
+
+    record: dict[str, Any] | None = None
+    conflict: str | None = None
+
+
+class Finished:
+    """Compares outputs' provenance records with the batch's settings, weights and inputs
+    (inputs by checksum, so a moved photo still counts as the same)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = _comparable(settings.resolved().to_dict())
+        self.weights_sha256 = weights_checksum(settings)
+        self._checksums: dict[Path, str | None] = {}
+
+    def previous(self, job: Job) -> Previous:
+        """Whether the job's output exists, and if so whether it is this job's finished result."""
+        if not job.output.exists():
+            return Previous()
+        try:
+            record = read_record(job.output)
+        except ImpastoError:
+            return Previous(conflict="it was not written by impasto")
+        conflict = self._difference(job, record)
+        return Previous(conflict=conflict) if conflict else Previous(record=record)
+
+    def _difference(self, job: Job, record: dict[str, Any]) -> str | None:
+        if "interrupted_at" in record:
+            return "it is an interrupted run"
+        if record["weights_sha256"] != self.weights_sha256:
+            return "it was made with other weights"
+        recorded = _comparable(record.get("resolved", {}))
+        changed = sorted(k for k in self.settings.keys() | recorded.keys() if self.settings.get(k) != recorded.get(k))
+        if changed:
+            return f"it was made with another --{changed[0].replace('_', '-')}"
+        sums = [entry.get("sha256") for entry in (record["content"], *record["styles"])]
+        if sums != [self._checksum(job.content), self._checksum(job.style)]:
+            return "its content or style image has changed since"
+        return None
+
+    def _checksum(self, path: Path) -> str | None:
+        """An input's SHA-256, once per file (None if unreadable: such a job is never skipped)."""
+        if path not in self._checksums:
+            try:
+                self._checksums[path] = sha256_file(path)
+            except OSError:
+                self._checksums[path] = None
+        return self._checksums[path]
+
+
+def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as compared between runs: the weights by checksum, not by the path given."""
+    return {k: v for k, v in settings.items() if k != "weights"}

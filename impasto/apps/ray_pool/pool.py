@@ -1,0 +1,148 @@
+"""`StylizerPool`: Ray actors, each holding one Stylizer, that run jobs as they free up."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from impasto import __version__
+from impasto.apps.ray_pool.cluster import connect, import_ray, refuse_local_files, weights_payload, worker_shape
+from impasto.apps.ray_pool.worker import PoolJob, PoolResult, StylizerWorker, one_line
+from impasto.errors import ImpastoError
+from impasto.settings import Settings
+
+READY_TIMEOUT_S = 600.0
+"""How long the workers may take to start (import, load the weights) before the pool gives up."""
+MAX_ATTEMPTS = 3
+"""Runs of one job before a job that keeps killing its workers is reported as failed."""
+
+
+class _Backlog:
+    """Jobs waiting for a worker, with their attempt number: retries first, then new jobs,
+    drawn from the caller's iterable only when a worker is free."""
+
+    def __init__(self, jobs: Iterable[PoolJob]) -> None:
+        self._retries: deque[tuple[PoolJob, int]] = deque()
+        self._new = iter(jobs)
+
+    def next(self) -> tuple[PoolJob, int] | None:
+        if self._retries:
+            return self._retries.popleft()
+        job = next(self._new, None)
+        return None if job is None else (job, 1)
+
+    def retry(self, job: PoolJob, attempt: int) -> None:
+        self._retries.append((job, attempt))
+
+    def rest(self) -> Iterator[tuple[PoolJob, int]]:
+        """Every job still waiting (when no worker is left to run them)."""
+        yield from self._retries
+        yield from ((job, 0) for job in self._new)
+
+
+class StylizerPool:
+    """Ray actors, each with one Stylizer, running jobs one at a time per actor.
+
+    `settings` are every job's base settings (a job's overrides go on top, except the
+    network's). A job whose worker dies is retried on another (a fresh worker replaces the
+    dead one), up to MAX_ATTEMPTS runs. Use as a context manager, or call `close`.
+    """
+
+    def __init__(self, settings: Settings, *, workers: int | None = None, address: str | None = None) -> None:
+        refuse_local_files(settings)
+        payload = weights_payload(settings)
+        self._ray = import_ray()
+        self._owns_ray = connect(self._ray, address)
+        self.actors: list[Any] = []
+        try:
+            self.shape = worker_shape(self._ray.cluster_resources(), workers)
+            weights = (payload[0], self._ray.put(payload[1])) if payload else (None, None)
+            self._arguments = (settings.to_dict(), *weights, self.shape.threads)
+            self._actor = self._ray.remote(StylizerWorker).options(num_cpus=self.shape.cpus, num_gpus=self.shape.gpus)
+            self._spares = self.shape.count * (MAX_ATTEMPTS - 1)
+            self.actors = [self._actor.remote(*self._arguments) for _ in range(self.shape.count)]
+            self.devices = self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_ready(self) -> list[str]:
+        """Each worker's device, once all have loaded the network; a worker that cannot load
+        it, or runs another impasto version, is an error here rather than on every job."""
+        ray = self._ray
+        try:
+            infos = ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError as error:
+            raise ImpastoError(
+                f"the {self.shape.count} Ray workers did not start within {READY_TIMEOUT_S:.0f} s: the cluster may lack "
+                f"{self.shape.cpus:g} CPU and {self.shape.gpus:g} GPU for each; pass a smaller --workers"
+            ) from error
+        except ray.exceptions.RayActorError as error:
+            raise ImpastoError(
+                f"a Ray worker died while starting ({one_line(error)[:300]}): install impasto {__version__} on every node"
+            ) from error
+        for info in infos:
+            if info["error"]:
+                raise ImpastoError(f"a Ray worker could not load the network: {info['error']}")
+            if info["version"] != __version__:
+                raise ImpastoError(
+                    f"a Ray worker runs impasto {info['version']} and this machine {__version__}: install the same version on every node"
+                )
+        return [info["device"] for info in infos]
+
+    def map(self, jobs: Iterable[PoolJob]) -> Iterator[PoolResult]:
+        """Runs the jobs, taken one by one as workers free up, and yields each result as it
+        finishes (in any order)."""
+        backlog = _Backlog(jobs)
+        idle = list(self.actors)
+        running: dict[Any, tuple[Any, PoolJob, int]] = {}
+        while True:
+            while idle and (entry := backlog.next()):
+                actor = idle.pop()
+                running[actor.run.remote(entry[0])] = (actor, *entry)
+            if not running:
+                yield from (PoolResult(job.key, error="no Ray worker is left to run it", attempts=n) for job, n in backlog.rest())
+                return
+            [ref], _ = self._ray.wait(list(running), num_returns=1)
+            actor, job, attempt = running.pop(ref)
+            try:
+                result = dataclasses.replace(self._ray.get(ref), attempts=attempt)
+            except self._ray.exceptions.RayActorError as error:
+                idle.extend(self._replace(actor))
+                if attempt < MAX_ATTEMPTS:
+                    backlog.retry(job, attempt + 1)
+                    continue
+                result = PoolResult(job.key, error=f"its Ray worker died {attempt} times ({one_line(error)[:200]})", attempts=attempt)
+            except self._ray.exceptions.RayError as error:
+                idle.append(actor)
+                result = PoolResult(job.key, error=one_line(error)[:300], attempts=attempt)
+            else:
+                idle.append(actor)
+            yield result
+
+    def _replace(self, dead: Any) -> list[Any]:
+        """Drops a dead worker and starts a fresh one in its place while spares last."""
+        self.actors.remove(dead)
+        self._ray.kill(dead)
+        if self._spares <= 0:
+            return []
+        self._spares -= 1
+        self.actors.append(self._actor.remote(*self._arguments))
+        return [self.actors[-1]]
+
+    def close(self) -> None:
+        """Stops the workers, and Ray itself if the pool started it."""
+        for actor in self.actors:
+            self._ray.kill(actor)
+        self.actors = []
+        if self._owns_ray:
+            self._ray.shutdown()
+            self._owns_ray = False
+
+    def __enter__(self) -> StylizerPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
