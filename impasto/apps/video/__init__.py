@@ -1,0 +1,1 @@
+"""`impasto video`: temporally consistent stylisation of a video clip."""

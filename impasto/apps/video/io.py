@@ -1,0 +1,155 @@
+"""Reading frames from a video, and writing frames as an MP4 (H.264, with the input's
+audio copied across) or a GIF, atomically. Uses the ffmpeg binary of imageio-ffmpeg."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image
+
+from impasto.atomic import replacing
+from impasto.errors import ImpastoError
+from impasto.image.io import resize_longest
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The frames chosen from a video, resized, and what is needed to write them back."""
+
+    frames: list[np.ndarray]  # (H, W, 3) uint8 RGB, even sides
+    fps: float  # the output's frame rate: the input's, divided by the subsampling step
+    source: Path
+    start_seconds: float  # where the chosen frames begin in the input
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Which frames to take: from index `start` (0-based), every `every`-th, at most `count`."""
+
+    start: int = 0
+    count: int | None = None
+    every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.start < 0:
+            raise ImpastoError(f"--start must be zero or positive, got {self.start}")
+        if self.count is not None and self.count < 1:
+            raise ImpastoError(f"--frames must be at least 1, got {self.count}")
+        if self.every < 1:
+            raise ImpastoError(f"--every must be at least 1, got {self.every}")
+
+    def takes(self, index: int) -> bool:
+        return index >= self.start and (index - self.start) % self.every == 0
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """Drops a last odd row or column: H.264 in yuv420p needs even sides."""
+    height, width = frame.shape[:2]
+    return frame[: max(2, height - height % 2), : max(2, width - width % 2)]
+
+
+def _decoded(path: Path) -> Iterator[dict | bytes]:
+    """imageio-ffmpeg's reader (its metadata first, then raw RGB frames), with one-line errors."""
+    if not path.is_file():
+        raise ImpastoError(f"Input video not found: {path}: check the path")
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        yield next(reader)
+        yield from reader
+    except (OSError, RuntimeError, StopIteration) as error:
+        message = (str(error).strip().splitlines() or [type(error).__name__])[-1][-160:]
+        raise ImpastoError(f"Cannot read video {path} ({message}): is it a video file ffmpeg can decode?") from error
+    finally:
+        reader.close()
+
+
+def read_clip(path: str | os.PathLike[str], size: int, cut: Cut = Cut()) -> Clip:
+    """The frames `cut` picks from the video at `path`, their longest side resized to `size`."""
+    source = Path(path)
+    decoded = _decoded(source)
+    meta = next(decoded)
+    width, height = meta["size"]
+    fps = float(meta.get("fps") or 0) or 25.0
+    frames = []
+    with contextlib.closing(decoded):
+        for index, raw in enumerate(decoded):
+            if cut.count is not None and len(frames) == cut.count:
+                break
+            if cut.takes(index):
+                frame = np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+                frames.append(_even(np.asarray(resize_longest(Image.fromarray(frame), size))))
+    if not frames:
+        raise ImpastoError(f"{source} has no frames from --start {cut.start}: it may be shorter than that")
+    return Clip(frames, fps / cut.every, source, cut.start / fps, bool(meta.get("audio_codec")))
+
+
+def check_video_path(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """An .mp4 or .gif output path in an existing folder, not replacing a file unless asked."""
+    target = Path(path)
+    if target.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ImpastoError(f"Cannot write {target}: give the output an .mp4 or .gif name")
+    if not target.parent.is_dir():
+        raise ImpastoError(f"Cannot write {target}: folder {target.parent} does not exist; create it first")
+    if target.exists() and not overwrite:
+        raise ImpastoError(f"{target} already exists: choose another -o or pass --overwrite")
+    return target
+
+
+def write_video(frames: Sequence[np.ndarray], path: Path, clip: Clip) -> Path:
+    """Writes `frames` at the clip's frame rate to `path` (.mp4 or .gif), atomically; an
+    MP4 gets the input's audio from where the clip starts, for as long as the frames last."""
+    suffix = path.suffix.lower()
+    try:
+        with replacing(path, suffix) as temp:
+            if suffix == ".gif":
+                iio.imwrite(temp, np.stack(frames), extension=".gif", duration=1000 / clip.fps, loop=0)
+            elif clip.has_audio:
+                silent = temp.with_name(f"{temp.name}.video.mp4")
+                try:
+                    _write_mp4(frames, silent, clip.fps)
+                    _mux_audio(silent, clip, len(frames) / clip.fps, temp)
+                finally:
+                    silent.unlink(missing_ok=True)
+            else:
+                _write_mp4(frames, temp, clip.fps)
+    except OSError as error:
+        raise ImpastoError(f"Could not write {path} ({error}): check free space and permissions") from error
+    return path
+
+
+def _write_mp4(frames: Sequence[np.ndarray], path: Path, fps: float) -> None:
+    height, width = frames[0].shape[:2]
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=8, macro_block_size=2
+    )
+    writer.send(None)
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
+
+
+def _mux_audio(video: Path, clip: Clip, seconds: float, output: Path) -> None:
+    """Copies the input's audio (from the clip's start, `seconds` long) beside `video`'s stream."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(video),
+        "-ss", f"{clip.start_seconds:.6f}", "-t", f"{seconds:.6f}", "-i", str(clip.source),
+        "-map", "0:v", "-map", "1:a?", "-c", "copy", "-shortest", "-f", "mp4", str(output),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:  # an audio codec MP4 cannot hold as it is: re-encode it as AAC
+        at = command.index("-c")
+        command[at : at + 2] = ["-c:v", "copy", "-c:a", "aac"]
+        done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise ImpastoError(f"Could not copy the audio of {clip.source}: {done.stderr.strip()[-200:]}")
