@@ -1,0 +1,103 @@
+"""The engine callback of one web job: it records the run (`RunOutputs`), turns iterations
+into throttled plain-data events for the page (progress with new loss points, JPEG
+previews at most a few a second), and keeps the latest image on disk so that a job the
+server dies in still has a result."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from impasto.engine.events import Iterate
+from impasto.record.outputs import RunOutputs
+from impasto.record.provenance import save_with_record
+
+PROGRESS_EVERY = 0.1
+PREVIEW_EVERY = 0.25
+"""Seconds between previews: at most four a second, whatever the speed of the run."""
+SAVE_EVERY = 3.0
+"""Seconds between saves of the latest image (what survives the server dying)."""
+PREVIEW_SIDE = 768
+PREVIEW_QUALITY = 80
+
+Publish = Callable[[dict[str, Any]], None]
+
+
+def jpeg_data_url(image: Image.Image) -> str:
+    """A compressed JPEG of the image (at most PREVIEW_SIDE pixels), as a data: URL."""
+    shown = image.copy()
+    shown.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    shown.save(buffer, format="JPEG", quality=PREVIEW_QUALITY)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class LiveRun:
+    """Feeds `outputs` every iteration and tells the page about the run, at a bounded rate.
+
+    Iterations are counted over all scales (`total` in all), so the page shows one
+    progress bar and one loss curve for a coarse-to-fine run.
+    """
+
+    def __init__(
+        self, job_id: str, total: int, outputs: RunOutputs, latest: Path, publish: Publish,
+        saved: Callable[[int], None],
+    ) -> None:
+        self.job_id, self.total, self.outputs, self.latest = job_id, total, outputs, latest
+        self.publish, self.saved = publish, saved
+        self.history: list[dict[str, Any]] = []
+        self.preview: str | None = None
+        self.done = 0
+        self._started = time.monotonic()
+        self._offset, self._scale, self._scale_iterations = 0, 0, 0
+        self._sent_points = 0
+        self._progress_at = self._preview_at = self._saved_at = -math.inf
+
+    def __call__(self, it: Iterate) -> None:
+        self.outputs(it)
+        if it.scale != self._scale:
+            self._offset += self._scale_iterations
+            self._scale = it.scale
+        self._scale_iterations = it.iterations
+        self.done = self._offset + it.iteration
+        self.history.append({"i": self.done, **{k: _finite(v) for k, v in it.losses.items()}})
+        now = time.monotonic()
+        last = it.iteration == it.iterations and it.scale == it.scales - 1
+        if last or now - self._progress_at >= PROGRESS_EVERY:
+            self._progress_at = now
+            self.publish({"type": "progress", **self.progress(), "points": self.history[self._sent_points:]})
+            self._sent_points = len(self.history)
+        if last or it.iteration == 0 or now - self._preview_at >= PREVIEW_EVERY:
+            self._preview_at = now
+            self.preview = jpeg_data_url(it.image())
+            self.publish({"type": "preview", "job": self.job_id, "image": self.preview})
+        if now - self._saved_at >= SAVE_EVERY:
+            self._saved_at = now
+            self._save_latest(it)
+
+    def progress(self) -> dict[str, Any]:
+        """Where the run is: iterations done of the total, seconds elapsed and left (estimated)."""
+        elapsed = time.monotonic() - self._started
+        eta = elapsed / self.done * max(0, self.total - self.done) if self.done else None
+        return {"job": self.job_id, "iteration": self.done, "iterations": self.total, "elapsed": elapsed, "eta": eta}
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a page that opens mid-run needs: progress, the whole loss history, the preview."""
+        return {**self.progress(), "points": list(self.history), "preview": self.preview}
+
+    def _save_latest(self, it: Iterate) -> None:
+        where = {"scale": it.scale, "iteration": it.iteration}
+        save_with_record(it.image(), self.latest, {**self.outputs.record(), "interrupted_at": where})
+        self.saved(self.done)
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: such a loss is sent as null."""
+    return value if math.isfinite(value) else None
