@@ -27,7 +27,7 @@ from PIL import Image
 
 from impasto import Settings, stylize
 from impasto.image.io import load_image, save_image, to_tensor
-from impasto.engine.pipeline import reference_objective
+from impasto.engine.stylizer import reference_objective
 from impasto.optim.schedule import relative_cost, scale_sizes, split_iterations
 
 HERE = Path(__file__).resolve().parent

@@ -12,6 +12,7 @@ a fresh process). Timings on a shared machine are noisy: compare ratios from one
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import statistics
@@ -26,7 +27,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from impasto import Settings, stylize
 from impasto.features.devices import select_device
 from impasto.image.io import load_image, resize_longest, to_tensor
-from impasto.engine.pipeline import build_objective, load_network
+from impasto.engine import Stylizer
+from impasto.engine.targets import build_objective
 from impasto.features.precision import Precise, resolve_precision
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,8 +58,9 @@ def precisions(device: torch.device) -> list[str]:
 
 def objective_for(settings: Settings, size: int, device: torch.device, precision: str):
     """The run's objective at `size` (square crops of the benchmark images), in `precision`."""
+    extractor = Stylizer(dataclasses.replace(settings, device=str(device))).objective(CONTENT, STYLE, size=32).extractor
     settings = settings.resolved()
-    network = Precise(load_network(settings, device).extractor, precision, device)
+    network = Precise(extractor, precision, device)
     content, style = (to_tensor(resize_longest(load_image(p), size), device)[..., :size, :size] for p in (CONTENT, STYLE))
     return build_objective(network, content, [style], [1.0], settings), content
 

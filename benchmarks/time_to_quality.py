@@ -14,7 +14,7 @@ import torch
 
 from impasto import Settings, stylize
 from impasto.features.devices import select_device
-from impasto.engine.pipeline import reference_objective
+from impasto.engine.stylizer import reference_objective
 
 from speed import CONTENT, SQUEEZENET, STYLE, print_row
 

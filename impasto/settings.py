@@ -12,7 +12,7 @@ from typing import Any
 
 from impasto.image.color import PRESERVE_COLOR
 from impasto.errors import ImpastoError
-from impasto.features.networks import DEFAULTS, MODELS
+from impasto.features.registry import MODELS, spec
 from impasto.features.precision import PRECISIONS
 
 INITS = ("content", "gaussian", "uniform", "blend")
@@ -167,50 +167,48 @@ class Settings:
         self._check_choice("pooling", ("max", "avg"))
         self._check_choice("precision", PRECISIONS)
         if self.max_memory is not None and not self.max_memory > 0:
-            raise ImpastoError(f"--max-memory must be a positive number of GiB, got {self.max_memory}")
+            raise ImpastoError(f"max_memory must be a positive number of GiB, got {self.max_memory}", "max_memory")
         for name in ("size", "iterations"):
             if getattr(self, name) < 1:
-                raise ImpastoError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+                raise ImpastoError(f"{name} must be at least 1, got {getattr(self, name)}", name)
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if value is not None and not value >= 0:
-                raise ImpastoError(f"--{_flag(name)} must be zero or positive, got {value}")
+                raise ImpastoError(f"{name} must be zero or positive, got {value}", name)
         if not 0 <= self.init_noise_ratio <= 1:
-            raise ImpastoError(f"--init-noise-ratio must be between 0 and 1, got {self.init_noise_ratio}")
+            raise ImpastoError(f"init_noise_ratio must be between 0 and 1, got {self.init_noise_ratio}", "init_noise_ratio")
         if self.lr is not None and not self.lr > 0:
-            raise ImpastoError(f"--lr must be positive, got {self.lr}")
+            raise ImpastoError(f"lr must be positive, got {self.lr}", "lr")
         self._check_choice("preserve_color", PRESERVE_COLOR)
         for name in ("scales", "min_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ImpastoError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+                raise ImpastoError(f"{name} must be at least 1, got {getattr(self, name)}", name)
         if self.scale_iterations is not None and (not self.scale_iterations or min(self.scale_iterations) < 1):
-            raise ImpastoError("--scale-iterations must be positive whole numbers, one per scale")
+            raise ImpastoError("scale_iterations must be positive whole numbers, one per scale", "scale_iterations")
         if not self.style_scale > 0:
-            raise ImpastoError(f"--style-scale must be positive, got {self.style_scale}")
+            raise ImpastoError(f"style_scale must be positive, got {self.style_scale}", "style_scale")
         blend = self.style_blend
         if blend is not None and (not blend or min(blend) < 0 or sum(blend) <= 0):
-            raise ImpastoError("--style-blend must be non-negative numbers with a positive sum, one per style")
+            raise ImpastoError("style_blend must be non-negative numbers with a positive sum, one per style", "style_blend")
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
-            raise ImpastoError(f"--ema-decay must be at least 0 and below 1, got {self.ema_decay}")
+            raise ImpastoError(f"ema_decay must be at least 0 and below 1, got {self.ema_decay}", "ema_decay")
         weights = self.style_layer_weights
         if weights is not None and (not weights or min(weights) < 0 or sum(weights) <= 0):
-            raise ImpastoError("--style-layer-weights must be non-negative numbers with a positive sum")
+            raise ImpastoError("style_layer_weights must be non-negative numbers with a positive sum", "style_layer_weights")
 
     def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
         if getattr(self, name) not in choices:
-            raise ImpastoError(
-                f"--{_flag(name)} {getattr(self, name)!r} is unknown: choose from {', '.join(choices)}"
-            )
+            raise ImpastoError(f"{name} {getattr(self, name)!r} is unknown: choose from {', '.join(choices)}", name)
 
     def resolved(self) -> Settings:
         """A copy with every network-dependent default filled in."""
-        net = DEFAULTS[self.model]
+        net = spec(self.model)
         style_layers = self.style_layers or net.style_layers
         layer_weights = self.style_layer_weights or (1.0,) * len(style_layers)
         if len(layer_weights) != len(style_layers):
             raise ImpastoError(
-                f"--style-layer-weights has {len(layer_weights)} values for "
-                f"{len(style_layers)} style layers: give one per layer"
+                f"style_layer_weights has {len(layer_weights)} values for {len(style_layers)} style layers: give one per layer",
+                "style_layer_weights",
             )
         return dataclasses.replace(
             self,
@@ -232,9 +230,6 @@ class Settings:
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(known)}")
+            raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(known)}", unknown[0])
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
-
-def _flag(name: str) -> str:
-    return name.replace("_", "-")

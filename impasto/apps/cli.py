@@ -1,24 +1,39 @@
-"""The `impasto` command: a thin layer that turns options into `Settings` and runs `stylize`."""
+"""The `impasto` command: a thin layer that turns options into `Settings` and
+`OutputOptions`, runs a `Stylizer`, and shows errors and interruptions as one line.
+
+`impasto serve|batch|video ...` are subcommands, each in its own module, imported only
+when used."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import importlib
 import sys
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from impasto import __version__
+from impasto.apps.interrupts import Interrupted, as_interrupted, sigterm_interrupts
+from impasto.apps.rerun import check_replayed_weights, prepare
+from impasto.engine import RunControl, Stylizer
 from impasto.errors import ImpastoError
 from impasto.image.io import check_output_path
-from impasto.apps.interrupts import Interrupted
-from impasto.record.outputs import RunOutputs, add_arguments
-from impasto.engine.pipeline import stylize
-from impasto.apps.rerun import prepare
+from impasto.record.options import OutputOptions
+from impasto.record.outputs import RunOutputs
+from impasto.record.progress import DownloadBar
 from impasto.settings import Settings
+
+SUBCOMMANDS = {
+    "serve": "impasto.apps.web.command",
+    "batch": "impasto.apps.batch.command",
+    "video": "impasto.apps.video.command",
+}
+"""Each subcommand's module, which defines `main(argv) -> int`."""
 
 
 def _parser_for(tp: Any) -> tuple[Any, str | None]:
@@ -72,15 +87,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"impasto {__version__}")
-    add_arguments(parser)
+    output_arguments(parser)
     settings_arguments(parser)
     return parser
+
+
+def output_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options for watching and keeping a run (not stylisation settings)."""
+    group = parser.add_argument_group("progress and outputs")
+    add = group.add_argument
+    add("-q", "--quiet", action="store_true", default=None, help="print no progress and no messages but errors")
+    add("--log-every", type=int, metavar="N", help="print a plain progress line every N iterations instead of the bar")
+    add("--save-every", type=int, metavar="K", help="save the image every K iterations into OUTPUT_frames/")
+    add("--animate", metavar="FILE", help="write a .gif or .mp4 of the image evolving from the start to the result")
+    add("--comparison", metavar="FILE", help="write a figure of content, style(s) and result side by side")
+    add("--loss-log", metavar="FILE", help="write every iteration's losses and elapsed seconds as CSV")
+    add("--loss-plot", metavar="FILE", help="write a PNG plot of the losses (log scale)")
+    add("--checkpoint-every", type=int, metavar="K", help="save a resumable state to OUTPUT.ckpt every K iterations")
+    add("--resume", metavar="CKPT", help="continue the run saved in CKPT (from --checkpoint-every)")
+    add("--replay", metavar="IMAGE", help="repeat the run that made IMAGE (an impasto output), from its record")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The Settings named on the command line; everything else keeps its default."""
     names = {f.name for f in dataclasses.fields(Settings)}
     return Settings(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def options_from(args: argparse.Namespace) -> OutputOptions:
+    """The output options named on the command line."""
+    return OutputOptions(**{f.name: getattr(args, f.name) or f.default for f in dataclasses.fields(OutputOptions)})
 
 
 def output_path(args: argparse.Namespace) -> Path:
@@ -101,32 +137,74 @@ def run(args: argparse.Namespace) -> int:
     else:
         settings, checkpoint = settings_from(args), None
     path = output_path(args)
-    outputs = RunOutputs(args, settings, path, checkpoint)
-    with outputs.running():
-        image = stylize(args.content, args.style, settings, callback=outputs, resume=outputs.resume)
+    control = RunControl()
+    outputs = RunOutputs(
+        options_from(args), settings, args.content, args.style, path,
+        overwrite=args.overwrite, checkpoint=checkpoint, control=control,
+    )
+    with saving_on_interrupt(outputs):
+        stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar())
+        check_replayed_weights(args, settings, stylizer.weights_sha256)
+        outputs.started(str(stylizer.device), stylizer.weights_sha256)
+        image = stylizer.run(args.content, args.style, callback=outputs, control=control, resume=outputs.resume)
     outputs.finish(image)
     outputs.report()
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+@contextlib.contextmanager
+def saving_on_interrupt(outputs: RunOutputs) -> Iterator[None]:
+    """Around a run: SIGTERM acts like Ctrl-C, and either one saves what there is."""
     try:
-        return run(args)
+        with sigterm_interrupts():
+            yield
+    except KeyboardInterrupt as error:
+        interrupted = as_interrupted(error)
+        outputs.close()
+        raise interrupted.with_message(outputs.save_interrupted()) from None
+    finally:
+        outputs.close()
+
+
+def flag(setting: str) -> str:
+    """The command-line flag of a setting or output option (the one place names map to flags)."""
+    return f"--{setting.replace('_', '-')}"
+
+
+def shown(error: ImpastoError) -> str:
+    """An error as the command line shows it: settings named by their flags."""
+    message = str(error)
+    if error.setting and message.startswith(error.setting):
+        return flag(error.setting) + message[len(error.setting):]
+    return message
+
+
+def guarded(body: Callable[[], int], debug: bool = False) -> int:
+    """Runs an app's `body`: user errors and interruptions become one line and an exit code."""
+    try:
+        return body()
     except ImpastoError as error:
-        if args.debug:
+        if debug:
             raise
-        print(f"impasto: error: {error}", file=sys.stderr)
+        print(f"impasto: error: {shown(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as error:
         stopped = error if isinstance(error, Interrupted) else Interrupted()
         print(f"impasto: {stopped.message}", file=sys.stderr)
         return stopped.exit_code
     except Exception as error:  # an impasto bug: one line unless --debug
-        if args.debug:
+        if debug:
             raise
         print(f"impasto: internal error: {error!r} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+    args = build_parser().parse_args(argv)
+    return guarded(lambda: run(args), args.debug)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from typing import Any
 
 from impasto.record.checkpoint import Checkpoint, load_checkpoint
 from impasto.errors import ImpastoError
-from impasto.record.outputs import OPTIONS
-from impasto.record.provenance import read_record, recorded_settings, replay_inputs, weights_checksum
+from impasto.record.options import OutputOptions
+from impasto.record.provenance import read_record, recorded_settings, replay_inputs
 from impasto.settings import Settings
 
 RESUME_CHANGEABLE = ("device",)
@@ -41,15 +41,21 @@ def _replay(args: argparse.Namespace) -> Settings:
     overrides = given_settings(args)
     settings = recorded_settings(record, overrides)
     if "weights" not in overrides and "model" not in overrides:
-        if weights_checksum(settings) != record["weights_sha256"]:
-            raise ImpastoError(
-                f"--replay {args.replay}: the weights {settings.weights or 'file'} differ from the recorded run's "
-                f"(sha256 {record['weights_sha256'][:12]}...): give the original file with --weights"
-            )
+        args.recorded_weights = record["weights_sha256"]
     if args.output is None:
         source = Path(args.replay)
         args.output = str(source.with_name(f"{source.stem}_replay.png"))
     return settings
+
+
+def check_replayed_weights(args: argparse.Namespace, settings: Settings, weights_sha256: str) -> None:
+    """With --replay, the loaded weights must be the recorded run's (their hash, taken once on loading)."""
+    expected = getattr(args, "recorded_weights", None)
+    if expected is not None and weights_sha256 != expected:
+        raise ImpastoError(
+            f"--replay {args.replay}: the weights {settings.weights or 'file'} differ from the recorded run's "
+            f"(sha256 {expected[:12]}...): give the original file with --weights"
+        )
 
 
 def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
@@ -64,7 +70,7 @@ def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
     settings = Settings.from_dict({**run["settings"], **given_settings(args)})
     args.content, args.style = run["content"], list(run["style"])
     args.output = args.output or run["output"]
-    for name in OPTIONS:
+    for name in OutputOptions.KEPT:
         if getattr(args, name) is None:
             setattr(args, name, run["options"].get(name))
     args.overwrite = True  # the run's own files, written again as it goes on

@@ -7,7 +7,6 @@ torchvision-layout state dicts load unchanged; classifiers are never built.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -30,30 +29,8 @@ SQUEEZENET_FIRES = (  # (name, squeeze, expand) per fire module, in order
 )
 
 
-@dataclass(frozen=True)
-class NetworkDefaults:
-    """Per-network defaults chosen for good-looking results (see the README)."""
-
-    content_layers: tuple[str, ...]
-    style_layers: tuple[str, ...]
-    style_weight: float
-
-
-DEFAULTS = {
-    # The paper's conv1_1 ... conv5_1 and conv4_2 are Caffe blobs rectified in place,
-    # i.e. our relu1_1 ... relu5_1 and relu4_2.
-    "vgg19": NetworkDefaults(
-        content_layers=("relu4_2",),
-        style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-        style_weight=1e3,
-    ),
-    "squeezenet1_1": NetworkDefaults(
-        content_layers=("fire4",),
-        style_layers=("relu1", "fire2", "fire3", "fire5", "fire7"),
-        style_weight=1e3,
-    ),
-}
-MODELS = tuple(DEFAULTS)
+Layers = list[tuple[str, nn.Module]]
+"""A network as its named layers, shallow to deep."""
 
 
 class Fire(nn.Module):
@@ -90,12 +67,12 @@ def _pool(kind: str, **kwargs: int | bool) -> nn.Module:
     raise ImpastoError(f"unknown pooling {kind!r}: use 'max' or 'avg'")
 
 
-def vgg19_layers(pooling: str = "max", width: float = 1.0) -> list[tuple[str, nn.Module]]:
+def vgg19_layers(pooling: str = "max", width: float = 1.0) -> Layers:
     """VGG-19's 16 conv + 5 pool layers (with ReLUs), named conv1_1 ... pool5.
 
     `width` scales the channel counts; below 1 it builds the small nets tests use.
     """
-    layers: list[tuple[str, nn.Module]] = []
+    layers: Layers = []
     in_channels = 3
     for block, channels in enumerate(VGG19_BLOCKS, start=1):
         for i, out in enumerate(channels, start=1):
@@ -107,10 +84,10 @@ def vgg19_layers(pooling: str = "max", width: float = 1.0) -> list[tuple[str, nn
     return layers
 
 
-def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> list[tuple[str, nn.Module]]:
+def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> Layers:
     """SqueezeNet 1.1's feature layers, named conv1, relu1, pool1, fire2 ... fire9."""
     stem = max(1, round(64 * width))
-    layers: list[tuple[str, nn.Module]] = [("conv1", nn.Conv2d(3, stem, 3, stride=2)), ("relu1", nn.ReLU())]
+    layers: Layers = [("conv1", nn.Conv2d(3, stem, 3, stride=2)), ("relu1", nn.ReLU())]
     in_channels = stem
     for name, squeeze, expand in SQUEEZENET_FIRES:
         if name in ("fire2", "fire4", "fire6"):
@@ -119,14 +96,6 @@ def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> list[tuple
         layers.append((name, Fire(in_channels, squeeze, expand)))
         in_channels = 2 * expand
     return layers
-
-
-BUILDERS = {"vgg19": vgg19_layers, "squeezenet1_1": squeezenet1_1_layers}
-
-
-def layer_names(model: str) -> list[str]:
-    """All named layers of `model`, shallow to deep."""
-    return [name for name, _ in BUILDERS[model]()]
 
 
 class Normalize(nn.Module):
@@ -187,7 +156,7 @@ class FeatureExtractor(nn.Module):
         return features
 
 
-def _load_state(layers: list[tuple[str, nn.Module]], state_dict: dict[str, torch.Tensor], source: str) -> None:
+def load_state(layers: Layers, state_dict: dict[str, torch.Tensor], source: str) -> None:
     """Loads torchvision `features.N.*` keys into the named layer list, by index."""
     by_index = nn.Sequential(*(module for _, module in layers))
     prefixed = {k.removeprefix("features."): v for k, v in state_dict.items() if k.startswith("features.")}
@@ -204,33 +173,13 @@ def _load_state(layers: list[tuple[str, nn.Module]], state_dict: dict[str, torch
     by_index.load_state_dict({k: prefixed[k] for k in expected})
 
 
-def infer_width(model: str, state_dict: dict[str, torch.Tensor]) -> float:
+def infer_width(state_dict: dict[str, torch.Tensor]) -> float:
     """The channel-width factor of a state dict (1.0 for the real networks)."""
     first = state_dict.get("features.0.weight")
     return 1.0 if first is None else first.shape[0] / 64
 
 
-def build_extractor(
-    model: str,
-    wanted: Iterable[str],
-    state_dict: dict[str, torch.Tensor] | None,
-    preprocessing: str = "torchvision",
-    pooling: str = "max",
-    source: str = "weights",
-) -> FeatureExtractor:
-    """Builds `model` truncated to the `wanted` layers; random weights if `state_dict` is None."""
-    if model not in BUILDERS:
-        raise ImpastoError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
-    width = 1.0 if state_dict is None else infer_width(model, state_dict)
-    layers = BUILDERS[model](pooling=pooling, width=width)
-    if state_dict is None:
-        _init_random(layers)
-    else:
-        _load_state(layers, state_dict, source)
-    return FeatureExtractor(layers, preprocessing, wanted)
-
-
-def _init_random(layers: list[tuple[str, nn.Module]], seed: int = 0) -> None:
+def init_random(layers: Layers, seed: int = 0) -> None:
     """He-initialises every conv from a fixed seed: the same random net every time,
     with activations that neither vanish nor explode with depth."""
     generator = torch.Generator().manual_seed(seed)

@@ -5,53 +5,23 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 import torch
-from tqdm import tqdm
 
 from impasto.errors import ImpastoError
+from impasto.features.registry import REGISTRY, spec
 
 CONNECT_TIMEOUT_S = 10.0
 _CHUNK = 1 << 20
 _NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
 
-
-@dataclass(frozen=True)
-class WeightSource:
-    """Where a model's official weights live; `sha256` is the full digest or a prefix of it."""
-
-    model: str
-    url: str
-    filename: str
-    sha256: str
-
-
-# Full SHA-256 digests of torchvision's files, as published by several independent public
-# checksum lists (VGG-19: 574,673,361 bytes; SqueezeNet 1.1: 4,958,839 bytes). Their first
-# 8 hex digits are the ones in the file names, which is all that torch.hub itself checks.
-OFFICIAL: dict[str, WeightSource] = {
-    "vgg19": WeightSource(
-        "vgg19",
-        "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-        "vgg19-dcbb9e9d.pth",
-        "dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
-    ),
-    "squeezenet1_1": WeightSource(
-        "squeezenet1_1",
-        "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
-        "squeezenet1_1-b8a52dc0.pth",
-        "b8a52dc049b60e4b6ab68ad0df457362afab8b6304b2febdc1650a5dab4d7e7b",
-    ),
-}
-
-_DISPLAY = {"vgg19": "VGG-19", "squeezenet1_1": "SqueezeNet 1.1"}
 
 # Known Caffe-preprocessed files: the SqueezeNet 1.1 conversion in shared/models (full digest)
 # and neural-style-pt's converted VGG-19 `vgg19-d01eb7cb.pth` (only the file-name prefix of
@@ -62,25 +32,6 @@ _CAFFE_SHA256 = (
 )
 
 FORMATS = ("torchvision", "caffe")
-
-_WB = ("weight", "bias")
-# The features.* parameters each model needs, in torchvision's key layout and order.
-_FEATURE_KEYS: dict[str, tuple[str, ...]] = {
-    "vgg19": tuple(
-        f"features.{i}.{p}"
-        for i in (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
-        for p in _WB
-    ),
-    "squeezenet1_1": (
-        *(f"features.0.{p}" for p in _WB),
-        *(
-            f"features.{i}.{part}.{p}"
-            for i in (3, 4, 6, 7, 9, 10, 11, 12)
-            for part in ("squeeze", "expand1x1", "expand3x3")
-            for p in _WB
-        ),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -128,21 +79,28 @@ def _cache_write_error(folder: Path, error: OSError) -> ImpastoError:
     )
 
 
-def _fetch(url: str, out: BinaryIO, name: str) -> str:
-    """Stream `url` into `out` with a progress bar on stderr; return the data's SHA-256."""
+Progress = Callable[[int, int | None], None]
+"""Told (bytes so far, total bytes or None) as a download goes; the CLI draws it as a bar."""
+
+
+def _fetch(url: str, out: BinaryIO, progress: Progress | None) -> str:
+    """Stream `url` into `out`, reporting progress; return the data's SHA-256."""
     digest = hashlib.sha256()
+    done = 0
     with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
-                  file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
+        while chunk := response.read(_CHUNK):
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
     return digest.hexdigest()
 
 
-def download(url: str, dest: Path, expected_sha256: str, *, label: str = "weights") -> Path:
+def download(
+    url: str, dest: Path, expected_sha256: str, *, label: str = "weights", progress: Progress | None = None
+) -> Path:
     """Download `url` to `dest` via a temp file, keeping it only if its SHA-256 matches."""
     dest = Path(dest)
     try:
@@ -152,7 +110,7 @@ def download(url: str, dest: Path, expected_sha256: str, *, label: str = "weight
         raise _cache_write_error(dest.parent, error) from error
     try:
         with os.fdopen(fd, "wb") as out:
-            actual = _fetch(url, out, dest.name)
+            actual = _fetch(url, out, progress)
         if not _matches(actual, expected_sha256):
             raise ImpastoError(
                 f"download of {url} is corrupt (sha256 {actual}, expected {expected_sha256}) "
@@ -187,10 +145,10 @@ def _features(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
         k: v for k, v in obj.items()
         if isinstance(k, str) and k.startswith("features.") and isinstance(v, torch.Tensor)
     }
-    missing = [key for key in _FEATURE_KEYS[model] if key not in features]
+    missing = [key for key in spec(model).feature_keys() if key not in features]
     if missing:
         raise ImpastoError(
-            f"{where} lacks {len(missing)} {_DISPLAY[model]} feature weights (e.g. {missing[0]}): "
+            f"{where} lacks {len(missing)} {spec(model).display} feature weights (e.g. {missing[0]}): "
             f"pass {model} weights with torchvision key names, or choose the matching model"
         )
     return features
@@ -217,7 +175,7 @@ def _preprocessing(weights_format: str, digest: str, path: Path) -> str:
         return weights_format
     if any(_matches(digest, h) for h in _CAFFE_SHA256):
         return "caffe"
-    if any(_matches(digest, s.sha256) for s in OFFICIAL.values()):
+    if any(_matches(digest, s.sha256) for s in REGISTRY.values()):
         return "torchvision"
     return "caffe" if "caffe" in path.name.lower() else "torchvision"
 
@@ -240,7 +198,7 @@ def _load_compact(path: Path, model: str) -> LoadedWeights | None:
     """The compact cache if it is present and sound; a damaged one is deleted."""
     if not path.is_file():
         return None
-    source = OFFICIAL[model]
+    source = spec(model)
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         features = _features(saved, model, str(path))
@@ -253,17 +211,17 @@ def _load_compact(path: Path, model: str) -> LoadedWeights | None:
     return LoadedWeights(features, "torchvision", digest, source.url)
 
 
-def _load_official(model: str) -> LoadedWeights:
-    source = OFFICIAL[model]
+def _load_official(model: str, progress: Progress | None) -> LoadedWeights:
+    source = spec(model)
     folder = cache_dir()
     compact = folder / f"impasto-{model}-features-{source.sha256[:8]}.pt"
     cached = _load_compact(compact, model)
     if cached is not None:
         return cached
     original = folder / source.filename
-    label = f"{_DISPLAY[model]} weights"
+    label = f"{source.display} weights"
     if not original.is_file():
-        download(source.url, original, source.sha256, label=label)
+        download(source.url, original, source.sha256, label=label, progress=progress)
     digest = sha256_file(original)
     if not _matches(digest, source.sha256):
         raise ImpastoError(
@@ -276,21 +234,23 @@ def _load_official(model: str) -> LoadedWeights:
 
 
 def load_weights(
-    model: str, weights: str | os.PathLike[str] | None = None, weights_format: str = "auto"
+    model: str,
+    weights: str | os.PathLike[str] | None = None,
+    weights_format: str = "auto",
+    progress: Progress | None = None,
 ) -> LoadedWeights:
     """Load `model`'s feature weights: the official ones (downloaded and cached) or a file.
 
     `weights_format` is "auto" (known checksums, then "caffe" in the file name), "torchvision"
     or "caffe"; it sets the preprocessing the weights expect.
     """
-    if model not in OFFICIAL:
-        raise ImpastoError(f"unknown model {model!r}: choose one of {', '.join(OFFICIAL)}")
+    spec(model)  # an unknown model is named with the choices
     if weights_format not in ("auto", *FORMATS):
         raise ImpastoError(
             f"unknown weights format {weights_format!r}: choose auto, {', '.join(FORMATS)}"
         )
     if weights is None:
-        loaded = _load_official(model)
+        loaded = _load_official(model, progress)
         return loaded if weights_format == "auto" else replace(loaded, preprocessing=weights_format)
     if str(weights) == "random":
         raise ImpastoError(

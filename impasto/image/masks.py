@@ -55,13 +55,13 @@ def style_regions(
         return [None] * len(styles)
     if len(sources) != len(styles):
         raise ImpastoError(
-            f"--style-mask has {len(sources)} file(s) for {len(styles)} style(s): give one mask per style"
+            f"style_mask has {len(sources)} file(s) for {len(styles)} style(s): give one mask per style", "style_mask"
         )
     regions = []
     for source, style in zip(sources, styles):
         mask = load_mask(source, (style.shape[-1], style.shape[-2]), device)
         if mask.max() <= 0:
-            raise ImpastoError(f"--style-mask {source} is black everywhere: whiten the region to copy")
+            raise ImpastoError(f"style_mask {source} is black everywhere: whiten the region to copy", "style_mask")
         regions.append(mask)
     return regions
 

@@ -7,13 +7,13 @@ Normalisations (F: a layer's features, N channels by M positions):
   1/(4 N^2 M^2) * sum((F F^T - S S^T)^2) when style and output have the same size;
   layers are combined with weights that sum to 1;
 - total variation: mean squared difference of neighbouring pixels, over both axes;
-- total = content_weight * content + style_weight * style + tv_weight * tv.
+- total = the sum of the weighted terms (see `impasto.losses.objective`).
 Everything is accumulated in float32, whatever precision the network ran in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -38,6 +38,11 @@ class ContentLoss(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return (features.float() - self.target).pow(2).mean()
 
+    def squared_error_sum(self, features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The unnormalised sum of squares over part of the map (the tiled evaluator's share);
+        the parts' sums divided by `self.target.numel()` add up to `forward`."""
+        return (features.float() - target).pow(2).sum()
+
 
 class StyleLoss(nn.Module):
     """Squared Gram-matrix difference to a target Gram, scaled by 1/(4 N^2)."""
@@ -47,8 +52,12 @@ class StyleLoss(nn.Module):
         self.register_buffer("target", target_gram.detach().float())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        n = features.shape[1]
-        return (gram_matrix(features) - self.target).pow(2).sum() / (4 * n * n)
+        return self.loss_of_gram(gram_matrix(features))
+
+    def loss_of_gram(self, gram: torch.Tensor) -> torch.Tensor:
+        """The loss of a Gram matrix, however it was summed (whole image or tiles)."""
+        n = gram.shape[-1]
+        return (gram - self.target).pow(2).sum() / (4 * n * n)
 
 
 def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -82,49 +91,38 @@ class MaskedStyleLoss(nn.Module):
 class TotalVariationLoss(nn.Module):
     """Mean squared difference between vertically and horizontally adjacent pixels."""
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    layers: tuple[str, ...] = ()
+
+    def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         image = image.float()
         dy = (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean()
         dx = (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
         return dx + dy
 
 
-class Objective(nn.Module):
-    """Total loss of an image: weighted content, style and TV terms on one network's features."""
+class ContentTerm(nn.Module):
+    """The content loss of one or more layers, averaged."""
 
-    def __init__(
-        self,
-        extractor: nn.Module,
-        content_losses: Mapping[str, nn.Module],
-        style_losses: Mapping[str, nn.Module],
-        style_layer_weights: Sequence[float],
-        content_weight: float,
-        style_weight: float,
-        tv_weight: float,
-    ) -> None:
+    def __init__(self, losses: dict[str, ContentLoss]) -> None:
         super().__init__()
-        self.extractor = extractor
-        self.content_losses = nn.ModuleDict(content_losses)
-        self.style_losses = nn.ModuleDict(style_losses)
-        total = sum(style_layer_weights)
-        self.layer_weights = dict(zip(style_losses, (w / total for w in style_layer_weights)))
-        self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
-        self.tv = TotalVariationLoss()
+        self.losses = nn.ModuleDict(losses)
+        self.layers = tuple(losses)
 
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The loss terms of `image` (weighted, as they enter the total) and their total."""
-        features = self.extractor(image)
+    def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> torch.Tensor:
         zero = image.new_zeros((), dtype=torch.float32)
-        content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
-        content = content / max(1, len(self.content_losses))
-        style = sum(
-            (self.layer_weights[name] * loss(features[name]) for name, loss in self.style_losses.items()),
-            zero,
-        )
-        terms = {
-            "content": self.weights["content"] * content,
-            "style": self.weights["style"] * style,
-            "tv": self.weights["tv"] * self.tv(image) if self.weights["tv"] else zero,
-        }
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
+        return sum((loss(features[name]) for name, loss in self.losses.items()), zero) / max(1, len(self.losses))
+
+
+class StyleTerm(nn.Module):
+    """The style losses of several layers, combined with weights normalised to sum to 1."""
+
+    def __init__(self, losses: dict[str, nn.Module], layer_weights: Sequence[float]) -> None:
+        super().__init__()
+        self.losses = nn.ModuleDict(losses)
+        self.layers = tuple(losses)
+        total = sum(layer_weights)
+        self.layer_weights = dict(zip(losses, (w / total for w in layer_weights)))
+
+    def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        zero = image.new_zeros((), dtype=torch.float32)
+        return sum((self.layer_weights[name] * loss(features[name]) for name, loss in self.losses.items()), zero)

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from PIL import Image
 
 from impasto.errors import ImpastoError
-from impasto.image.io import to_image
+from impasto.optim.control import RunControl
 from impasto.optim.pyramid import PyramidLBFGS
 
 
@@ -33,36 +32,9 @@ class Resume:
     average: tuple[int, torch.Tensor] | None = field(repr=False, default=None)
 
 
-@dataclass
-class Iterate:
-    """What a progress callback receives after each evaluation of the loss.
-
-    `iteration` 0 is the starting image and `iteration == iterations` the result;
-    `losses` holds the weighted terms ("content", "style", "tv") and their "total".
-    """
-
-    iteration: int
-    iterations: int
-    losses: dict[str, float]
-    elapsed: float
-    scale: int = 0
-    scales: int = 1
-    pixels: torch.Tensor = field(repr=False, default=None)  # type: ignore[assignment]
-    snapshot: Callable[[], Resume] | None = field(repr=False, default=None)
-    present: Callable[[torch.Tensor], torch.Tensor] | None = field(repr=False, default=None)
-
-    def image(self) -> Image.Image:
-        """The current image as the user will see it (converted only when asked for)."""
-        return to_image(self.pixels if self.present is None else self.present(self.pixels))
-
-    def resume_state(self) -> Resume:
-        """A copy of the state that continues the run from this iteration (for checkpoints)."""
-        if self.snapshot is None:
-            raise ValueError("this Iterate carries no resumable state")
-        return self.snapshot()
-
-
-Callback = Callable[[Iterate], None]
+Report = Callable[[int, int, dict[str, float], float, torch.Tensor], None]
+"""Told (iteration, iterations, losses, elapsed seconds, pixels) after every evaluation; the
+pixels are the optimiser's own tensor, to be copied by whoever keeps them."""
 
 
 class IterateAverage:
@@ -99,9 +71,9 @@ def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50
 class _Run:
     """One scale's optimisation: the pixels, the optimiser and the count of evaluations."""
 
-    def __init__(self, objective, start, optimizer, iterations, lr, callback, scale, scales, ema_decay, resume, history):
-        self.objective, self.callback = objective, callback
-        self.iterations, self.scale, self.scales = iterations, scale, scales
+    def __init__(self, objective, start, optimizer, iterations, lr, report, control, scale, ema_decay, resume, history):
+        self.objective, self.report, self.control = objective, report, control
+        self.iterations, self.scale = iterations, scale
         self.pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
         self.pixels.requires_grad_(True)
         self.average = IterateAverage(ema_decay) if ema_decay > 0 else None
@@ -138,19 +110,8 @@ class _Run:
                 f"the loss became {values['total']} at iteration {self.evaluations}: "
                 "lower --lr or the loss weights"
             )
-        if self.callback is not None:
-            self.callback(
-                Iterate(
-                    iteration=self.evaluations,
-                    iterations=self.iterations,
-                    losses=values,
-                    elapsed=time.perf_counter() - self.began,
-                    scale=self.scale,
-                    scales=self.scales,
-                    pixels=self.shown().detach(),
-                    snapshot=self.snapshot,
-                )
-            )
+        if self.report is not None:
+            self.report(self.evaluations, self.iterations, values, time.perf_counter() - self.began, self.shown().detach())
         self.evaluations += 1
         return losses["total"]
 
@@ -161,7 +122,13 @@ class _Run:
         return total
 
     def run(self) -> torch.Tensor:
+        if self.control is not None:
+            self.control.attach(self.snapshot)
         for _ in range(self.evaluations, self.iterations):
+            if self.control is not None and self.control.stopped:
+                self.control.reason = "stopped"
+                self.iterations = self.evaluations  # the final evaluation reports the result
+                break
             self.opt.step(self.closure)
             with torch.no_grad():
                 if self.project:
@@ -172,6 +139,8 @@ class _Run:
             if self.average is not None and self.average.steps:
                 self.pixels.copy_(self.average.value())
             self.evaluate()
+        if self.control is not None:
+            self.control.attach(None)
         return self.pixels.detach().clamp(0, 1)
 
 
@@ -182,9 +151,9 @@ def optimize(
     optimizer: str,
     iterations: int,
     lr: float,
-    callback: Callback | None = None,
+    report: Report | None = None,
+    control: RunControl | None = None,
     scale: int = 0,
-    scales: int = 1,
     ema_decay: float = 0.0,
     resume: Resume | None = None,
     history: int = 50,
@@ -196,9 +165,7 @@ def optimize(
     its iterate clamped to 0..1, which L-BFGS's curvature pairs tolerate far better.
     With `ema_decay` > 0 the result is the exponential moving average of the iterates
     (bias-corrected), which removes the iterate noise of optimisers such as Adam. With
-    `resume` (from `Iterate.resume_state`) the run continues at that iteration from its
+    `resume` (from `RunControl.resume_state`) the run continues at that iteration from its
     pixels and optimiser state, and ends where the uninterrupted run would have.
     """
-    return _Run(
-        objective, start, optimizer, iterations, lr, callback, scale, scales, ema_decay, resume, history
-    ).run()
+    return _Run(objective, start, optimizer, iterations, lr, report, control, scale, ema_decay, resume, history).run()

@@ -25,9 +25,9 @@ def scale_sizes(size: int, scales: int | None = None, min_size: int | None = Non
     neither: the single size.
     """
     if scales is not None and scales < 1:
-        raise ImpastoError(f"--scales must be at least 1, got {scales}")
+        raise ImpastoError(f"scales must be at least 1, got {scales}", "scales")
     if min_size is not None and not 1 <= min_size <= size:
-        raise ImpastoError(f"--min-size must be between 1 and --size ({size}), got {min_size}")
+        raise ImpastoError(f"min_size must be between 1 and --size ({size}), got {min_size}", "min_size")
     if scales is None and min_size is None:
         return [size]
     factor = FACTOR
@@ -37,7 +37,7 @@ def scale_sizes(size: int, scales: int | None = None, min_size: int | None = Non
         factor = (size / min_size) ** (1 / (scales - 1))
     sizes = [max(1, round(size / factor**k)) for k in reversed(range(scales))]
     if len(set(sizes)) != len(sizes):
-        raise ImpastoError(f"--scales {scales} is too many for --size {size}: the smallest scales coincide")
+        raise ImpastoError(f"scales {scales} is too many for --size {size}: the smallest scales coincide", "scales")
     return sizes
 
 
@@ -45,7 +45,7 @@ def split_iterations(total: int, scales: int, factor: float = FACTOR) -> list[in
     """`total` iterations over `scales` scales, each getting 1/factor of the previous
     share (most at the smallest size), at least one each, summing to `total`."""
     if total < scales:
-        raise ImpastoError(f"--iterations {total} is fewer than the {scales} scales: give at least one per scale")
+        raise ImpastoError(f"iterations {total} is fewer than the {scales} scales: give at least one per scale", "iterations")
     shares = [factor ** -k for k in range(scales)]
     exact = [1 + (total - scales) * s / sum(shares) for s in shares]
     counts = [math.floor(x) for x in exact]

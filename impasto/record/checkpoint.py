@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from impasto.errors import ImpastoError
-from impasto.optim.loop import Iterate, Resume
+from impasto.engine.events import Iterate
+from impasto.optim.loop import Resume
 from impasto.atomic import write_bytes_atomic
 
 FORMAT = 1
@@ -63,7 +64,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Reads a checkpoint written by `save_checkpoint` (tensors only: no code is run)."""
     source = Path(path)
     if not source.is_file():
-        raise ImpastoError(f"--resume {source}: no such checkpoint; it is written by --checkpoint-every")
+        raise ImpastoError(f"resume {source}: no such checkpoint; it is written by --checkpoint-every", "resume")
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
         if payload.get("format") != FORMAT:
@@ -75,7 +76,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
         return Checkpoint(resume, json.loads(payload["run"]), _arrays(payload["recorders"]))
     except Exception as error:  # unpickling raises many types; all mean the same to the user
-        raise ImpastoError(f"--resume {source}: not a readable impasto checkpoint ({error})") from error
+        raise ImpastoError(f"resume {source}: not a readable impasto checkpoint ({error})", "resume") from error
 
 
 def _tensors(value: Any) -> Any:
@@ -107,18 +108,24 @@ class CheckpointWriter:
     """
 
     def __init__(
-        self, path: Path, every: int, run: dict[str, Any], recorders: Callable[[], dict[str, Any]]
+        self,
+        path: Path,
+        every: int,
+        run: dict[str, Any],
+        recorders: Callable[[], dict[str, Any]],
+        snapshot: Callable[[], Resume],
     ) -> None:
         if every < 1:
-            raise ImpastoError(f"--checkpoint-every must be at least 1, got {every}")
+            raise ImpastoError(f"checkpoint_every must be at least 1, got {every}", "checkpoint_every")
         self.path = path
         self.every = every
         self.run = run
         self.recorders = recorders
+        self.snapshot = snapshot
         self.saved_at: tuple[int, int] | None = None
 
     def __call__(self, it: Iterate) -> None:
         if it.iteration == 0 or it.iteration % self.every or it.iteration >= it.iterations:
             return
-        save_checkpoint(self.path, Checkpoint(it.resume_state(), self.run, self.recorders()))
+        save_checkpoint(self.path, Checkpoint(self.snapshot(), self.run, self.recorders()))
         self.saved_at = (it.scale, it.iteration)

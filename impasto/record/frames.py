@@ -15,7 +15,7 @@ from PIL import Image
 from impasto.atomic import replacing
 from impasto.errors import ImpastoError
 from impasto.image.io import save_image
-from impasto.optim.loop import Iterate
+from impasto.engine.events import Iterate
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 MAX_FRAMES = 60
@@ -47,7 +47,7 @@ class FrameSaver:
         self, folder: Path, every: int, png_text: Callable[[], dict[str, str]] | None = None
     ) -> None:
         if every < 1:
-            raise ImpastoError(f"--save-every must be at least 1, got {every}")
+            raise ImpastoError(f"save_every must be at least 1, got {every}", "save_every")
         self.folder = folder
         self.every = every
         self.png_text = png_text or dict
@@ -122,9 +122,9 @@ def check_animation_path(path: str | os.PathLike[str]) -> Path:
     """A .gif or .mp4 path in an existing folder."""
     target = Path(path)
     if target.suffix.lower() not in ANIMATION_SUFFIXES:
-        raise ImpastoError(f"--animate {target}: use a .gif or .mp4 file name")
+        raise ImpastoError(f"animate {target}: use a .gif or .mp4 file name", "animate")
     if not target.parent.is_dir():
-        raise ImpastoError(f"--animate {target}: folder {target.parent} does not exist; create it first")
+        raise ImpastoError(f"animate {target}: folder {target.parent} does not exist; create it first", "animate")
     return target
 
 
@@ -133,7 +133,7 @@ def write_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str], 
     repeated for HOLD_SECONDS), atomically."""
     target = check_animation_path(path)
     if not frames:
-        raise ImpastoError(f"--animate {target}: no frames were recorded")
+        raise ImpastoError(f"animate {target}: no frames were recorded", "animate")
     suffix = target.suffix.lower()
     with replacing(target, suffix) as temp:
         if suffix == ".gif":

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from impasto.optim.loop import Iterate
+from impasto.engine.events import Iterate
 from impasto.atomic import write_text_atomic
 
 FIXED = ("step", "scale", "iteration")

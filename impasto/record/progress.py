@@ -10,7 +10,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from impasto.optim.loop import Iterate
+from impasto.engine.events import Iterate
 
 LOG_LINES = 10
 """Plain-line mode without --log-every prints about this many lines per scale."""
@@ -90,3 +90,19 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class DownloadBar:
+    """Draws a weights download (bytes so far, total) as a bar on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="weights",
+                            file=self.stream, disable=not self.stream.isatty())
+        self.bar.update(done - self.bar.n)
+        if total is not None and done >= total:
+            self.bar.close()

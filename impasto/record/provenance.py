@@ -17,7 +17,7 @@ from impasto.errors import ImpastoError
 from impasto.image.io import save_image
 from impasto.settings import Settings
 from impasto.atomic import write_text_atomic
-from impasto.features.weights import OFFICIAL, sha256_file
+from impasto.features.weights import sha256_file
 
 PNG_KEY = "impasto"
 """The PNG text chunk that holds the JSON record."""
@@ -28,19 +28,6 @@ def sidecar_path(image_path: str | os.PathLike[str]) -> Path:
     """`out.jpg` -> `out.jpg.json`: where non-PNG outputs keep their record."""
     path = Path(image_path)
     return path.with_name(path.name + ".json")
-
-
-def weights_checksum(settings: Settings) -> str:
-    """SHA-256 of the weights a run uses: the official file's published digest, the
-    user's file hashed, or 'random' for the random test network."""
-    if settings.weights == "random":
-        return "random"
-    if settings.weights is None:
-        return OFFICIAL[settings.model].sha256
-    try:
-        return sha256_file(settings.weights)
-    except OSError as error:
-        raise ImpastoError(f"cannot read --weights {settings.weights} ({error.strerror}): check the path") from error
 
 
 def _input(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -90,25 +77,25 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     sidecar beside any other image."""
     source = Path(path)
     if not source.exists():
-        raise ImpastoError(f"--replay {source}: no such file; give an image impasto wrote")
+        raise ImpastoError(f"replay {source}: no such file; give an image impasto wrote", "replay")
     if source.suffix.lower() == ".json":
         text = source.read_text(encoding="utf-8")
     elif source.suffix.lower() == ".png":
         with Image.open(source) as image:
             text = image.text.get(PNG_KEY) if hasattr(image, "text") else None
         if text is None:
-            raise ImpastoError(f"--replay {source}: this PNG carries no impasto record; was it written by impasto?")
+            raise ImpastoError(f"replay {source}: this PNG carries no impasto record; was it written by impasto?", "replay")
     elif sidecar_path(source).exists():
         text = sidecar_path(source).read_text(encoding="utf-8")
     else:
-        raise ImpastoError(f"--replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image")
+        raise ImpastoError(f"replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image", "replay")
     try:
         record = json.loads(text)
         missing = sorted({"settings", "content", "styles", "weights_sha256"} - set(record))
     except (ValueError, TypeError) as error:
-        raise ImpastoError(f"--replay {source}: its impasto record is damaged ({error})") from error
+        raise ImpastoError(f"replay {source}: its impasto record is damaged ({error})", "replay") from error
     if missing:
-        raise ImpastoError(f"--replay {source}: its impasto record lacks {', '.join(missing)}")
+        raise ImpastoError(f"replay {source}: its impasto record lacks {', '.join(missing)}", "replay")
     return record
 
 

@@ -6,9 +6,9 @@ import torch
 from impasto import ImpastoError, Settings, stylize
 from impasto.apps.cli import build_parser, settings_from
 from impasto.image.io import load_image
-from impasto.engine.pipeline import build_objective, scale_inputs, style_weights
+from impasto.engine.targets import build_objective, scale_inputs, style_weights
 from impasto.losses.terms import gram_matrix
-from impasto.features.networks import build_extractor
+from impasto.features.registry import build_extractor
 
 LAYERS = ("relu1_1", "relu2_1")
 
@@ -16,9 +16,9 @@ LAYERS = ("relu1_1", "relu2_1")
 def test_blend_weights_are_normalised_and_counted():
     assert style_weights(None, 4) == [0.25] * 4
     assert style_weights((3.0, 1.0), 2) == [0.75, 0.25]
-    with pytest.raises(ImpastoError, match="--style-blend has 1 weights for 2 style"):
+    with pytest.raises(ImpastoError, match="style_blend has 1 weights for 2 style"):
         style_weights((1.0,), 2)
-    with pytest.raises(ImpastoError, match="--style-blend"):
+    with pytest.raises(ImpastoError, match="style_blend"):
         Settings(style_blend=(0.0, 0.0))
 
 
@@ -40,7 +40,7 @@ def test_blended_targets_are_the_weighted_mean_of_the_grams():
     settings = Settings(weights="random", content_layers=("relu2_1",), style_layers=LAYERS).resolved()
     objective = build_objective(net, content, [a, b], [0.75, 0.25], settings)
     expected = 0.75 * gram_matrix(net(a)["relu2_1"]) + 0.25 * gram_matrix(net(b)["relu2_1"])
-    assert torch.allclose(objective.style_losses["relu2_1"].target, expected, atol=1e-6)
+    assert torch.allclose(objective.term("style").module.losses["relu2_1"].target, expected, atol=1e-6)
 
 
 def test_style_scale_resizes_the_style_relative_to_each_scale(content_path, style_path):
@@ -49,7 +49,7 @@ def test_style_scale_resizes_the_style_relative_to_each_scale(content_path, styl
         inputs = scale_inputs(content, [style], 64, Settings(style_scale=scale), torch.device("cpu"))
         assert max(inputs.styles[0].shape[-2:]) == round(64 * scale)
         assert max(inputs.content.shape[-2:]) == 64
-    with pytest.raises(ImpastoError, match="--style-scale"):
+    with pytest.raises(ImpastoError, match="style_scale"):
         Settings(style_scale=0)
 
 

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from impasto import Settings, stylize
 from impasto.features.calibrate import calibrate
 from impasto.image.io import load_image, to_tensor
-from impasto.features.networks import ScaledAvgPool, build_extractor
+from impasto.features.networks import ScaledAvgPool
+from impasto.features.registry import build_extractor
 
 
 def images(content_path, style_path):

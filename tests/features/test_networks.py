@@ -4,15 +4,8 @@ import pytest
 import torch
 
 from impasto.errors import ImpastoError
-from impasto.features.networks import (
-    CAFFE_FEATURE_SCALE,
-    DEFAULTS,
-    Normalize,
-    build_extractor,
-    layer_names,
-    squeezenet1_1_layers,
-    vgg19_layers,
-)
+from impasto.features.networks import CAFFE_FEATURE_SCALE, Normalize, squeezenet1_1_layers, vgg19_layers
+from impasto.features.registry import REGISTRY, build_extractor, layer_names
 
 
 def test_vgg19_has_16_convs_and_5_pools_named_like_the_paper():
@@ -38,7 +31,7 @@ def test_unknown_layer_names_the_choices():
 
 def test_squeezenet_layers_and_defaults_exist():
     names = layer_names("squeezenet1_1")
-    for model, defaults in DEFAULTS.items():
+    for model, defaults in REGISTRY.items():
         assert set(defaults.content_layers + defaults.style_layers) <= set(layer_names(model))
     extractor = build_extractor("squeezenet1_1", ["fire9"], None)
     assert extractor(torch.rand(1, 3, 64, 64))["fire9"].shape[1] == 512

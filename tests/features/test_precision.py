@@ -7,7 +7,7 @@ import torch
 
 from impasto import ImpastoError, Settings, stylize
 from impasto.image.io import load_image, to_tensor
-from impasto.engine.pipeline import reference_objective
+from impasto.engine.stylizer import reference_objective
 from impasto.features.precision import Precise, resolve_precision
 
 
@@ -30,7 +30,7 @@ def test_bf16_final_loss_within_two_percent_of_fp32(content_path, style_path, sq
 
 
 def test_precise_network_returns_features_close_to_fp32() -> None:
-    from impasto.features.networks import build_extractor
+    from impasto.features.registry import build_extractor
 
     extractor = build_extractor("vgg19", ("relu1_1", "relu3_1"), None)
     image = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
@@ -49,5 +49,5 @@ def test_auto_precision_resolves_per_device() -> None:
 
 
 def test_unknown_precision_is_a_clear_error() -> None:
-    with pytest.raises(ImpastoError, match="--precision 'fp8' is unknown"):
+    with pytest.raises(ImpastoError, match="precision 'fp8' is unknown"):
         Settings(precision="fp8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import pickle
@@ -15,7 +16,8 @@ import torch
 
 from impasto.features import weights
 from impasto.errors import ImpastoError
-from impasto.features.weights import OFFICIAL, WeightSource, cache_dir, download, load_weights, sha256_file
+from impasto.features.registry import REGISTRY, ModelSpec
+from impasto.features.weights import cache_dir, download, load_weights, sha256_file
 
 SQUEEZENET_CAFFE = Path("/work/shared/models/squeezenet1_1-caffe.pth")
 VGG19_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
@@ -64,13 +66,11 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def official_vgg19(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, WeightSource]:
+def official_vgg19(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, ModelSpec]:
     """A small stand-in for the official VGG-19 file, registered under its real hash."""
     data = save(vgg19_state_dict(), tmp_path / "official.pth").read_bytes()
-    source = WeightSource(
-        "vgg19", OFFICIAL["vgg19"].url, OFFICIAL["vgg19"].filename, hashlib.sha256(data).hexdigest()
-    )
-    monkeypatch.setitem(OFFICIAL, "vgg19", source)
+    source = dataclasses.replace(REGISTRY["vgg19"], sha256=hashlib.sha256(data).hexdigest())
+    monkeypatch.setitem(REGISTRY, "vgg19", source)
     return data, source
 
 
@@ -116,7 +116,7 @@ def test_format(tmp_path: Path, name: str, weights_format: str, expected: str) -
     ("digest", "name", "expected"),
     [
         ("d01eb7cb" + "0" * 56, "vgg19-d01eb7cb.pth", "caffe"),  # neural-style-pt's conversion
-        (OFFICIAL["vgg19"].sha256, "my-caffe-copy.pth", "torchvision"),  # hash beats name
+        (REGISTRY["vgg19"].sha256, "my-caffe-copy.pth", "torchvision"),  # hash beats name
     ],
 )
 def test_format_from_known_hash(
@@ -171,7 +171,7 @@ def test_not_a_state_dict(tmp_path: Path, write, needle: str) -> None:
 
 
 def test_download_builds_compact_cache(
-    cache: Path, monkeypatch: pytest.MonkeyPatch, official_vgg19: tuple[bytes, WeightSource]
+    cache: Path, monkeypatch: pytest.MonkeyPatch, official_vgg19: tuple[bytes, ModelSpec]
 ) -> None:
     data, source = official_vgg19
     server = serve(monkeypatch, data=data)
@@ -197,7 +197,7 @@ def test_download_builds_compact_cache(
 
 
 def test_existing_download_is_verified_and_compacted(
-    cache: Path, official_vgg19: tuple[bytes, WeightSource]
+    cache: Path, official_vgg19: tuple[bytes, ModelSpec]
 ) -> None:
     data, source = official_vgg19
     cache.mkdir()
@@ -207,7 +207,7 @@ def test_existing_download_is_verified_and_compacted(
 
 
 def test_damaged_compact_cache_is_rebuilt(
-    cache: Path, official_vgg19: tuple[bytes, WeightSource]
+    cache: Path, official_vgg19: tuple[bytes, ModelSpec]
 ) -> None:
     data, source = official_vgg19
     cache.mkdir()
@@ -220,10 +220,10 @@ def test_damaged_compact_cache_is_rebuilt(
 
 def test_existing_download_with_wrong_hash(cache: Path) -> None:
     cache.mkdir()
-    bad = save(vgg19_state_dict(), cache / OFFICIAL["vgg19"].filename)
+    bad = save(vgg19_state_dict(), cache / REGISTRY["vgg19"].filename)
     with pytest.raises(ImpastoError, match="not the official VGG-19 weights file") as info:
         load_weights("vgg19")
-    assert str(bad) in str(info.value) and OFFICIAL["vgg19"].sha256 in str(info.value)
+    assert str(bad) in str(info.value) and REGISTRY["vgg19"].sha256 in str(info.value)
 
 
 def test_checksum_mismatch_deletes_download(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +232,7 @@ def test_checksum_mismatch_deletes_download(cache: Path, monkeypatch: pytest.Mon
     with pytest.raises(ImpastoError) as info:
         load_weights("squeezenet1_1")
     message = str(info.value)
-    assert OFFICIAL["squeezenet1_1"].sha256 in message
+    assert REGISTRY["squeezenet1_1"].sha256 in message
     assert hashlib.sha256(data).hexdigest() in message
     assert list(cache.iterdir()) == []
 
@@ -242,7 +242,7 @@ def test_checksum_mismatch_deletes_download(cache: Path, monkeypatch: pytest.Mon
     [
         urllib.error.URLError(OSError("Network is unreachable")),
         TimeoutError("timed out"),
-        urllib.error.HTTPError(OFFICIAL["vgg19"].url, 403, "Forbidden", {}, None),
+        urllib.error.HTTPError(REGISTRY["vgg19"].url, 403, "Forbidden", {}, None),
     ],
 )
 def test_offline(cache: Path, monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
@@ -250,8 +250,8 @@ def test_offline(cache: Path, monkeypatch: pytest.MonkeyPatch, error: Exception)
     with pytest.raises(ImpastoError) as info:
         load_weights("vgg19")
     message = str(info.value)
-    assert message.startswith("cannot download VGG-19 weights from " + OFFICIAL["vgg19"].url)
-    assert str(cache / OFFICIAL["vgg19"].filename) in message
+    assert message.startswith("cannot download VGG-19 weights from " + REGISTRY["vgg19"].url)
+    assert str(cache / REGISTRY["vgg19"].filename) in message
     assert "--weights" in message and "\n" not in message
     assert list(cache.iterdir()) == []
 
@@ -275,7 +275,7 @@ def test_cache_dir_honours_impasto_cache_then_torch_home(
 
 
 def test_download_lands_in_torch_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, official_vgg19: tuple[bytes, WeightSource]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, official_vgg19: tuple[bytes, ModelSpec]
 ) -> None:
     data, source = official_vgg19
     monkeypatch.delenv("IMPASTO_CACHE")

@@ -8,7 +8,7 @@ from impasto import ImpastoError, Settings, stylize
 from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.losses.terms import MaskedStyleLoss, gram_matrix, masked_gram
 from impasto.image.masks import content_regions, fit_mask
-from impasto.features.networks import build_extractor
+from impasto.features.registry import build_extractor
 
 
 def test_masked_gram_of_a_full_mask_is_the_gram_and_a_half_mask_sees_only_its_half():
@@ -84,5 +84,5 @@ def test_each_style_moves_only_its_own_region(content_path, tmp_path, squeezenet
 def test_style_masks_must_match_the_styles(content_path, style_path, tmp_path):
     Image.new("L", (8, 8), 255).save(tmp_path / "m.png")
     settings = Settings(weights="random", size=32, iterations=1, style_mask=(str(tmp_path / "m.png"),) * 2)
-    with pytest.raises(ImpastoError, match="--style-mask has 2 file"):
+    with pytest.raises(ImpastoError, match="style_mask has 2 file"):
         stylize(content_path, style_path, settings)

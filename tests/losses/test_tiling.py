@@ -7,30 +7,31 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
-from impasto.losses.terms import ContentLoss, Objective, StyleLoss, gram_matrix
-from impasto.features.networks import DEFAULTS, build_extractor
-from impasto.losses.tiled import TiledObjective, activation_bytes_per_pixel, tiles
+from impasto.losses.objective import Objective, paper_terms
+from impasto.losses.terms import ContentLoss, StyleLoss, gram_matrix
+from impasto.features.registry import REGISTRY, build_extractor
+from impasto.losses.tiled import TiledObjective, tiles
+from impasto.optim.memory import activation_bytes_per_pixel
 
 
 def vgg_objective(height: int, width: int) -> tuple[Objective, torch.Tensor]:
-    net = DEFAULTS["vgg19"]
+    net = REGISTRY["vgg19"]
     extractor = build_extractor("vgg19", (*net.content_layers, *net.style_layers), None)
     generator = torch.Generator().manual_seed(0)
     content = torch.nn.functional.avg_pool2d(torch.rand(1, 3, height, width, generator=generator), 5, 1, 2)
     style = torch.rand(1, 3, height, width, generator=generator)
     with torch.no_grad():
         targets, styles = extractor(content), extractor(style)
-    objective = Objective(
-        extractor,
+    objective = Objective(extractor, paper_terms(
         {name: ContentLoss(targets[name]) for name in net.content_layers},
         {name: StyleLoss(gram_matrix(styles[name])) for name in net.style_layers},
         [1.0] * len(net.style_layers), 1.0, 1e3, 0.1,
-    )
+    ))
     return objective, (content + 0.1 * torch.randn(content.shape, generator=generator)).clamp(0, 1)
 
 
 def test_tiles_cover_the_image_once() -> None:
-    layout = tiles(200, 130, 64)
+    layout = tiles(200, 130, 64, halo=96)
     covered = np.zeros((200, 130), int)
     for tile in layout:
         top, bottom, left, right = tile.core
@@ -45,7 +46,7 @@ def test_tiled_loss_and_gradient_match_the_whole_image() -> None:
     whole = objective(pixels)
     whole["total"].backward()
     expected, pixels.grad = pixels.grad.clone(), None
-    tiled = TiledObjective(objective, core=64)(pixels)
+    tiled = TiledObjective(objective, core=64, halo=REGISTRY["vgg19"].halo)(pixels)
     tiled["total"].backward()
     for name in ("content", "style", "tv", "total"):
         assert tiled[name].item() == pytest.approx(whole[name].item(), rel=1e-4)
@@ -74,5 +75,5 @@ def test_memory_guard_tiles_and_says_so_without_seams(content_path, style_path, 
 
 
 def test_max_memory_must_be_positive() -> None:
-    with pytest.raises(ImpastoError, match="--max-memory"):
+    with pytest.raises(ImpastoError, match="max_memory"):
         Settings(max_memory=0)

@@ -16,7 +16,7 @@ def test_scale_sizes_grow_by_sqrt2_up_to_the_output_size():
     assert scale_sizes(512, min_size=256) == [256, 362, 512]
     assert scale_sizes(512, min_size=200) == [256, 362, 512]
     assert scale_sizes(512, scales=4, min_size=64) == [64, 128, 256, 512]
-    with pytest.raises(ImpastoError, match="--min-size"):
+    with pytest.raises(ImpastoError, match="min_size"):
         scale_sizes(512, min_size=600)
     with pytest.raises(ImpastoError, match="too many"):
         scale_sizes(4, scales=8)
@@ -52,7 +52,7 @@ def test_multiresolution_run_visits_the_sizes_in_order_and_lowers_the_loss(conte
 
 def test_per_scale_iterations_must_match_the_scales(content_path, style_path):
     settings = Settings(weights="random", size=32, scales=2, scale_iterations=(3, 2, 1))
-    with pytest.raises(ImpastoError, match="--scale-iterations has 3 counts for 2 scale"):
+    with pytest.raises(ImpastoError, match="scale_iterations has 3 counts for 2 scale"):
         stylize(content_path, style_path, settings)
 
 
@@ -74,7 +74,7 @@ def test_adam_returns_the_moving_average_of_its_iterates():
     iterates = []  # a longer plain run reports the same trajectory: iterate k before step k + 1
     optimize(
         objective, torch.zeros(1, 3, 8, 8), optimizer="adam", iterations=21, lr=0.05,
-        callback=lambda it: iterates.append(it.pixels.clone()),
+        report=lambda iteration, iterations, losses, elapsed, pixels: iterates.append(pixels.clone()),
     )
     expected, weight = torch.zeros_like(target), 0.0
     for pixels in iterates[1:21]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from PIL import Image
 from impasto.apps.cli import main
 from impasto.record.figures import GAP, comparison_figure
 from impasto.record.frames import HOLD_SECONDS, MAX_FRAMES, FrameSampler, write_animation
-from impasto.optim.loop import Iterate
+from impasto.engine.events import Iterate
 from impasto.record.progress import Progress
 
 ITERATIONS = 12
@@ -125,8 +126,7 @@ def test_frames_of_several_scales_become_one_size(tmp_path: Path) -> None:
     for scale, size in enumerate((6, 12)):
         for i in range(3):
             it = fake_iterate(i, 2, scale, 2)
-            it.pixels = torch.rand(1, 3, size, size)
-            sampler(it)
+            sampler(dataclasses.replace(it, pixels=torch.rand(1, 3, size, size)))
     frames = sampler.finish()
     assert len(frames) == 6 and {f.shape for f in frames} == {(12, 12, 3)}
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from impasto import Settings, stylize
+from impasto import RunControl, Settings, stylize
 from impasto.record.checkpoint import load_checkpoint
 from impasto.apps.cli import main
 
@@ -35,13 +35,13 @@ def squeezenet(weights: Path, **changes: object) -> Settings:
 def test_resumed_run_equals_the_uninterrupted_one(content_path, style_path, squeezenet_weights, changes) -> None:
     settings = squeezenet(squeezenet_weights, **changes)
     last_scale = changes.get("scales", 1) - 1
-    saved = {}
+    saved, control = {}, RunControl()
 
     def keep(it) -> None:
         if it.scale == last_scale and it.iteration == 3:
-            saved["state"] = it.resume_state()
+            saved["state"] = control.resume_state()
 
-    full = np.asarray(stylize(content_path, style_path, settings, callback=keep))
+    full = np.asarray(stylize(content_path, style_path, settings, callback=keep, control=control))
     seen = []
     resumed = np.asarray(stylize(content_path, style_path, settings, resume=saved["state"], callback=seen.append))
     assert np.array_equal(full, resumed)

@@ -1,0 +1,117 @@
+"""A run's targets: its images at each scale and the objective built from their features."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+from torch import nn
+
+from impasto.errors import ImpastoError
+from impasto.image.color import luminance, match_color, match_luminance
+from impasto.image.io import load_image, resize_longest, to_tensor
+from impasto.image.masks import content_regions, fit_mask, style_regions
+from impasto.losses.objective import Objective, Term, paper_terms
+from impasto.losses.terms import ContentLoss, MaskedStyleLoss, StyleLoss, gram_matrix, masked_gram
+from impasto.optim.schedule import split_iterations
+from impasto.settings import Settings
+
+ImageInput = str | os.PathLike | Image.Image
+
+
+def as_image(source: ImageInput) -> Image.Image:
+    """A PIL image, loading (and checking) a file when given a path."""
+    return source.convert("RGB") if isinstance(source, Image.Image) else load_image(source)
+
+
+@torch.no_grad()
+def build_objective(
+    extractor: nn.Module,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    style_blend: Sequence[float],
+    settings: Settings,
+    content_masks: torch.Tensor | None = None,
+    style_masks: Sequence[torch.Tensor | None] | None = None,
+    extra_terms: Sequence[Term] = (),
+) -> Objective:
+    """Computes the content and style targets once and wraps them as losses.
+
+    Without `content_masks` the styles' Gram targets are blended by `style_blend`; with
+    them (one (1, H, W) region per style, stacked) each region matches its own style and
+    `style_blend` weights the regions. `style_masks` limit where each style's statistics
+    are taken from (None: the whole image). `extra_terms` follow the paper's three.
+    """
+    content_features = extractor(content)
+    style_features = [extractor(style) for style in styles]
+    style_masks = style_masks or [None] * len(styles)
+    style_losses: dict[str, nn.Module] = {}
+    for layer in settings.style_layers:
+        grams = torch.stack([_target_gram(f[layer], m) for f, m in zip(style_features, style_masks)])
+        if content_masks is None:
+            weights = torch.tensor(style_blend, device=grams.device) / sum(style_blend)
+            style_losses[layer] = StyleLoss((weights.view(-1, 1, 1) * grams).sum(0, keepdim=True))
+        else:
+            style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend)
+    content_losses = {layer: ContentLoss(content_features[layer]) for layer in settings.content_layers}
+    terms = paper_terms(
+        content_losses, style_losses, settings.style_layer_weights,
+        settings.content_weight, settings.style_weight, settings.tv_weight,
+    )
+    return Objective(extractor, [*terms, *extra_terms])
+
+
+def _target_gram(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """A style's (N, N) Gram matrix, over the whole image or only its masked part."""
+    if mask is None:
+        return gram_matrix(features)[0]
+    return masked_gram(features, fit_mask(mask, *features.shape[-2:]))[0]
+
+
+def style_weights(blend: Sequence[float] | None, count: int) -> list[float]:
+    """The styles' blend weights, normalised to sum to 1 (equal by default)."""
+    if blend is None:
+        return [1.0 / count] * count
+    if len(blend) != count:
+        raise ImpastoError(f"style_blend has {len(blend)} weights for {count} style image(s): give one per style", "style_blend")
+    return [w / sum(blend) for w in blend]
+
+
+@dataclass(frozen=True)
+class ScaleInputs:
+    """The tensors one scale optimises against."""
+
+    content: torch.Tensor  # what the content loss sees (its luminance with --preserve-color luminance)
+    styles: list[torch.Tensor]
+    content_masks: torch.Tensor | None
+    style_masks: list[torch.Tensor | None]
+
+
+def scale_inputs(
+    content: Image.Image,
+    styles: Sequence[Image.Image],
+    size: int,
+    settings: Settings,
+    device: torch.device,
+    masks: tuple[list[Image.Image] | None, list[Image.Image] | None] = (None, None),
+) -> ScaleInputs:
+    """Content, styles (at `style_scale` times `size`, recoloured as asked) and masks at one scale."""
+    content_tensor = to_tensor(resize_longest(content, size), device)
+    style_size = max(1, round(size * settings.style_scale))
+    style_tensors = [to_tensor(resize_longest(s, style_size), device) for s in styles]
+    if settings.preserve_color == "histogram":
+        style_tensors = [match_color(s, content_tensor) for s in style_tensors]
+    elif settings.preserve_color == "luminance":
+        style_tensors = [match_luminance(s, content_tensor) for s in style_tensors]
+        content_tensor = luminance(content_tensor)
+    content_masks, style_masks = masks
+    height, width = content_tensor.shape[-2:]
+    regions = None if content_masks is None else content_regions(content_masks, len(styles), (width, height), device)
+    return ScaleInputs(content_tensor, style_tensors, regions, style_regions(style_masks, style_tensors, device))
+
+
+def load_masks(settings: Settings) -> tuple[list[Image.Image] | None, list[Image.Image] | None]:
+    return tuple(None if paths is None else [load_image(p) for p in paths] for paths in (settings.content_mask, settings.style_mask))

@@ -1,0 +1,112 @@
+"""The model registry: everything impasto knows about each feature network, in one place.
+
+A `ModelSpec` names the layer builder, the default content and style layers and style
+weight, the official weights (URL, file name, SHA-256) and the tiling halo. Layer names and
+torchvision state-dict keys are both derived from one walk over the builder's layer stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from impasto.errors import ImpastoError
+from impasto.features.networks import (
+    FeatureExtractor,
+    Layers,
+    infer_width,
+    init_random,
+    load_state,
+    squeezenet1_1_layers,
+    vgg19_layers,
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One feature network: how to build it, its defaults and its official weights."""
+
+    name: str
+    display: str
+    build: Callable[..., Layers]
+    content_layers: tuple[str, ...]
+    style_layers: tuple[str, ...]
+    style_weight: float
+    url: str
+    filename: str
+    sha256: str  # full digest of the official file (its first 8 hex digits are in the file name)
+    halo: int  # pixels of context a tile needs: about the receptive-field radius of the deepest default layer
+
+    def layer_names(self) -> list[str]:
+        """All named layers, shallow to deep."""
+        return [name for name, _ in self.build()]
+
+    def feature_keys(self) -> tuple[str, ...]:
+        """The `features.N.*` parameter keys of torchvision's state dict, in order."""
+        stack = nn.Sequential(*(module for _, module in self.build()))
+        return tuple(f"features.{key}" for key in stack.state_dict())
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    # The paper's conv1_1 ... conv5_1 and conv4_2 are Caffe blobs rectified in place,
+    # i.e. impasto's relu1_1 ... relu5_1 and relu4_2.
+    "vgg19": ModelSpec(
+        name="vgg19",
+        display="VGG-19",
+        build=vgg19_layers,
+        content_layers=("relu4_2",),
+        style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        style_weight=1e3,
+        url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+        filename="vgg19-dcbb9e9d.pth",
+        sha256="dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
+        halo=96,
+    ),
+    "squeezenet1_1": ModelSpec(
+        name="squeezenet1_1",
+        display="SqueezeNet 1.1",
+        build=squeezenet1_1_layers,
+        content_layers=("fire4",),
+        style_layers=("relu1", "fire2", "fire3", "fire5", "fire7"),
+        style_weight=1e3,
+        url="https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
+        filename="squeezenet1_1-b8a52dc0.pth",
+        sha256="b8a52dc049b60e4b6ab68ad0df457362afab8b6304b2febdc1650a5dab4d7e7b",
+        halo=96,
+    ),
+}
+MODELS = tuple(REGISTRY)
+
+
+def spec(model: str) -> ModelSpec:
+    """The registry entry of `model`, or a one-line error naming the choices."""
+    if model not in REGISTRY:
+        raise ImpastoError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
+    return REGISTRY[model]
+
+
+def layer_names(model: str) -> list[str]:
+    """All named layers of `model`, shallow to deep."""
+    return spec(model).layer_names()
+
+
+def build_extractor(
+    model: str,
+    wanted: Iterable[str],
+    state_dict: dict[str, torch.Tensor] | None,
+    preprocessing: str = "torchvision",
+    pooling: str = "max",
+    source: str = "weights",
+) -> FeatureExtractor:
+    """Builds `model` truncated to the `wanted` layers; random weights if `state_dict` is None."""
+    builder = spec(model).build
+    width = 1.0 if state_dict is None else infer_width(state_dict)
+    layers = builder(pooling=pooling, width=width)
+    if state_dict is None:
+        init_random(layers)
+    else:
+        load_state(layers, state_dict, source)
+    return FeatureExtractor(layers, preprocessing, wanted)

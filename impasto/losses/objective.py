@@ -1,0 +1,70 @@
+"""The objective: a list of named, weighted loss terms evaluated on one network's features.
+
+A term is a module called as `term(image, features)` that returns a float32 scalar; its
+`layers` attribute names the feature maps it reads (empty for terms of the pixels alone,
+such as total variation). Adding a loss is adding one `(name, term, weight)` entry: the
+progress bar, loss log and plot show whatever terms arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from impasto.losses.terms import ContentTerm, StyleTerm, TotalVariationLoss
+
+
+@dataclass(frozen=True)
+class Term:
+    """A loss term under its reported name, with the weight it enters the total with."""
+
+    name: str
+    module: nn.Module
+    weight: float
+
+
+def paper_terms(
+    content_losses: Mapping[str, nn.Module],
+    style_losses: Mapping[str, nn.Module],
+    style_layer_weights: Sequence[float],
+    content_weight: float,
+    style_weight: float,
+    tv_weight: float,
+) -> list[Term]:
+    """The paper's content and style terms, with total variation: "content", "style", "tv"."""
+    return [
+        Term("content", ContentTerm(dict(content_losses)), content_weight),
+        Term("style", StyleTerm(dict(style_losses), style_layer_weights), style_weight),
+        Term("tv", TotalVariationLoss(), tv_weight),
+    ]
+
+
+def layers_of(terms: Sequence[Term]) -> tuple[str, ...]:
+    """The feature layers the terms read, each once, in order of first use."""
+    return tuple(dict.fromkeys(layer for term in terms for layer in getattr(term.module, "layers", ())))
+
+
+class Objective(nn.Module):
+    """Total loss of an image: the weighted sum of its terms."""
+
+    def __init__(self, extractor: nn.Module, terms: Sequence[Term]) -> None:
+        super().__init__()
+        self.extractor = extractor
+        self.terms = list(terms)
+        self.modules_ = nn.ModuleList(term.module for term in self.terms)  # buffers follow .to(device)
+        self.layers = layers_of(self.terms)
+
+    def term(self, name: str) -> Term:
+        """The term reported as `name`."""
+        return next(term for term in self.terms if term.name == name)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each term's weighted value, as it enters the total, and the total."""
+        features = self.extractor(image) if self.layers else {}
+        zero = image.new_zeros((), dtype=torch.float32)
+        values = {term.name: term.weight * term.module(image, features) if term.weight else zero for term in self.terms}
+        values["total"] = sum(values.values(), zero) if values else zero
+        return values
