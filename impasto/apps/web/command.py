@@ -4,7 +4,6 @@ its address and opens nothing; the networks' weights are the server's to choose.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,15 +66,14 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
 
 def serve(config: ServerConfig) -> int:
     """Runs the server until Ctrl-C; the running job is then kept as interrupted."""
+    if not is_loopback(config.host):
+        print(f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
+              f"{config.port} can upload images and run jobs", file=sys.stderr, flush=True)
     import uvicorn
 
     from impasto.apps.web.server import create_app
 
-    os.environ.setdefault("MPLCONFIGDIR", str(config.data / "cache" / "matplotlib"))
     app = create_app(config)
-    if not is_loopback(config.host):
-        print(f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
-              f"{config.port} can upload images and run jobs", file=sys.stderr)
     print(f"impasto: serving {config.url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
     server = uvicorn.Server(uvicorn.Config(
         app, host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=2,

@@ -2,8 +2,14 @@
 networks loaded once for all apps, test clients on a fresh data folder, and image bytes."""
 
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -108,3 +114,69 @@ def pair(client) -> tuple[dict, dict]:
 def encoded() -> Callable[..., bytes]:
     """encoded(shared_image_name, size, kind="JPEG") -> image file bytes."""
     return image_bytes
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServerProcess:
+    """A real `python -m impasto serve` on `data` and a free port, with HOME pointed at
+    `home` so that anything it writes outside its data folder shows up there."""
+
+    def __init__(self, data: Path, home: Path) -> None:
+        self.data, self.home = data, home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "HOME": str(home)}
+        for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR", "TORCH_HOME"):
+            self.env.pop(name, None)
+        self.log = data.parent / "serve.log"
+        self.start()
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "impasto", "serve", "--data", str(self.data), "--port", str(self.port),
+            "--model", MODEL, "--weights", str(SQUEEZENET_WEIGHTS),
+        ]
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=log, text=True)
+        self.first_line = self.process.stdout.readline().strip()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/api/config", timeout=2):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"impasto serve did not start: {self.stop()}") from None
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        """Ends the server at once, as a crash would: no shutdown code runs."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> str:
+        """Ends the server as Ctrl-C does; returns what it wrote to stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Iterator[ServerProcess]:
+    """One real server for the session's end-to-end tests (started once: it takes seconds)."""
+    if not SQUEEZENET_WEIGHTS.exists():
+        pytest.skip("the real SqueezeNet weights are not beside the repo")
+    root = tmp_path_factory.mktemp("site")
+    server = ServerProcess(root / "data", root / "home")
+    yield server
+    server.stop()

@@ -156,6 +156,10 @@ function downloads(job) {
     .map(([name, label]) => el("a", { href: fileUrl(job, name, true), download: "" }, label));
 }
 
+function when(job) {
+  return new Date(job.created * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
 function names(job) {
   const styleNames = job.inputs.styles.map((s) => s.name).join(" + ");
   return `${job.inputs.content.name} × ${styleNames}`;
@@ -186,7 +190,7 @@ function galleryItem(job) {
   return el("article", { class: "run", "data-job": job.id }, picture,
     el("div", { class: "body" },
       el("div", { class: "head" }, el("span", { class: `state ${job.state}` }, job.state),
-        el("span", { class: "muted" }, new Date(job.created * 1000).toLocaleString())),
+        el("span", { class: "muted" }, when(job))),
       el("div", { class: "inputs" }, ...inputs),
       el("p", {}, names(job)),
       el("p", {}, summary(job)),
@@ -201,7 +205,7 @@ function runAgain(job) {
   content.set([job.inputs.content]);
   styles.set(job.inputs.styles);
   state.parent = job.id;
-  $("parent-note").textContent = `Based on the run of ${new Date(job.created * 1000).toLocaleString()}`;
+  $("parent-note").textContent = `Based on the run of ${when(job)}`;
   $("new-run").scrollIntoView({ behavior: "smooth" });
 }
 

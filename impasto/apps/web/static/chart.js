@@ -2,6 +2,7 @@
 
 const SERIES = [["total", "#23201c"], ["style", "#b4532a"], ["content", "#3f6fb0"]];
 const PAD = { left: 52, right: 12, top: 12, bottom: 24 };
+const DECADES = 5;  // the y axis spans at most this many powers of ten below the largest loss
 
 export function drawLosses(canvas, points) {
   const ratio = window.devicePixelRatio || 1;
@@ -19,11 +20,12 @@ export function drawLosses(canvas, points) {
     g.fillText("The losses appear here as the run goes.", PAD.left, height / 2);
     return;
   }
-  const low = Math.floor(Math.log10(Math.min(...values)));
-  const high = Math.max(low + 1, Math.ceil(Math.log10(Math.max(...values))));
+  const top = Math.ceil(Math.log10(Math.max(...values)));
+  const low = Math.max(top - DECADES, Math.floor(Math.log10(Math.min(...values))));
+  const high = Math.max(low + 1, top);
   const last = points[points.length - 1].i || 1;
   const x = (i) => PAD.left + (i / last) * (width - PAD.left - PAD.right);
-  const y = (v) => PAD.top + (1 - (Math.log10(v) - low) / (high - low)) * (height - PAD.top - PAD.bottom);
+  const y = (v) => PAD.top + (1 - (Math.max(Math.log10(v), low) - low) / (high - low)) * (height - PAD.top - PAD.bottom);
   g.strokeStyle = "#e2dcd3";
   g.fillStyle = "#6d665e";
   for (let power = low; power <= high; power++) {

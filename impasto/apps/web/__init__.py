@@ -1,0 +1,1 @@
+"""`impasto serve`: the local web app (Starlette), kept apart from the engine it drives."""

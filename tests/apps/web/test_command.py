@@ -1,0 +1,70 @@
+"""`impasto serve` as a user runs it: where it listens, what it prints, where it keeps data,
+and its one-line errors."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SQUEEZENET_WEIGHTS
+from impasto.apps.cli import main
+from impasto.apps.web.config import default_data_folder
+
+
+def listening_addresses(port: int) -> list[str]:
+    """The local addresses of the sockets listening on `port` (Linux /proc/net/tcp*)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.append(address)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux's /proc/net/tcp")
+def test_serve_listens_on_loopback_only_and_prints_its_address(site):
+    assert site.first_line == f"impasto: serving {site.url}  (data: {site.data}; Ctrl-C to stop)"
+    assert listening_addresses(site.port) == ["0100007F"]  # 127.0.0.1, nothing else
+    assert site.stop().endswith("impasto: interrupted\n")  # Ctrl-C: a quiet exit, 130
+    assert site.process.returncode == 130
+
+
+def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_path):
+    import uvicorn
+
+    bound = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server: bound.append(server.config.host))
+    data = tmp_path / "runs"
+    argv = ["serve", "--host", "0.0.0.0", "--port", "9000", "--data", str(data), "--weights-squeezenet1_1", str(SQUEEZENET_WEIGHTS)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert err == (
+        "impasto: warning: listening on 0.0.0.0: anyone who can reach this machine on port 9000 "
+        "can upload images and run jobs\n"
+    )
+    assert out == f"impasto: serving http://0.0.0.0:9000  (data: {data}; Ctrl-C to stop)\n"
+    assert bound == ["0.0.0.0"]
+
+
+def test_serve_names_a_missing_weights_file(capsys, tmp_path):
+    assert main(["serve", "--data", str(tmp_path), "--weights-vgg19", str(tmp_path / "vgg.pth")]) == 1
+    assert capsys.readouterr().err == f"impasto: error: weights file for vgg19 not found: {tmp_path / 'vgg.pth'}: check the path\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_help_names_its_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--host", "--port", "--data", "--model", "--weights", "--weights-vgg19", "--weights-squeezenet1_1",
+                   "--device", "--max-upload-mb", "--max-size"):
+        assert option in text
+
+
+def test_data_folder_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_data_folder() == tmp_path / "xdg" / "impasto"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_data_folder() == tmp_path / ".local" / "share" / "impasto"
