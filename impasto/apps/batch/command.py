@@ -59,14 +59,13 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     out = Path(args.output)
     jobs = plan_jobs(_pairs(args), out)
-    finished = Finished(settings)
-    outcomes = {} if args.overwrite else _skippable(jobs, finished)
+    outcomes = {} if args.overwrite else _skippable(jobs, Finished(settings))
     todo = [job for job in jobs if job not in outcomes]
     _make_folder(out)
     display = BatchDisplay(len(jobs), len(outcomes), quiet=args.quiet, log_every=args.log_every)
     try:
         with sigterm_interrupts():
-            for outcome in _run(args, settings, todo, ResultWriter(settings, finished.weights_sha256), display):
+            for outcome in _run(args, settings, todo, display):
                 outcomes[outcome.job] = outcome
                 display.finished(outcome)
     except KeyboardInterrupt:  # the summary still lists what was done, and what was not run
@@ -114,8 +113,7 @@ def _make_folder(out: Path) -> None:
         raise ImpastoError(f"cannot create the output folder {out} ({error.strerror}): check the path") from error
 
 
-def _run(args: argparse.Namespace, settings: Settings, jobs: list[Job], writer: ResultWriter,
-         display: BatchDisplay) -> Iterator[Outcome]:
+def _run(args: argparse.Namespace, settings: Settings, jobs: list[Job], display: BatchDisplay) -> Iterator[Outcome]:
     """The jobs' outcomes from the chosen backend (nothing starts when there is nothing to do)."""
     if not jobs:
         return
@@ -124,14 +122,14 @@ def _run(args: argparse.Namespace, settings: Settings, jobs: list[Job], writer: 
         from impasto.apps.ray_pool import StylizerPool
 
         with StylizerPool(settings, workers=args.workers, address=args.address) as pool:
-            yield from run_ray(pool, jobs, writer)
+            yield from run_ray(pool, jobs, ResultWriter(settings, pool.weights_sha256))
     else:
         from impasto.apps.batch.local import run_local
         from impasto.engine import Stylizer
 
         stylizer = Stylizer(settings)
         stylizer.settings_for()  # a bad setting is one error now, not one per job
-        yield from run_local(stylizer, jobs, writer, display.watch)
+        yield from run_local(stylizer, jobs, ResultWriter(settings, stylizer.weights_sha256), display.watch)
 
 
 def _report(summary: Sequence[Outcome], written: Sequence[Path], quiet: bool) -> int:

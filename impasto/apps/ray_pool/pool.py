@@ -63,14 +63,16 @@ class StylizerPool:
             self._actor = self._ray.remote(StylizerWorker).options(num_cpus=self.shape.cpus, num_gpus=self.shape.gpus)
             self._spares = self.shape.count * (MAX_ATTEMPTS - 1)
             self.actors = [self._actor.remote(*self._arguments) for _ in range(self.shape.count)]
-            self.devices = self._wait_ready()
+            infos = self._wait_ready()
+            self.devices = [info["device"] for info in infos]
+            self.weights_sha256: str = infos[0]["weights_sha256"]
         except BaseException:
             self.close()
             raise
 
-    def _wait_ready(self) -> list[str]:
-        """Each worker's device, once all have loaded the network; a worker that cannot load
-        it, or runs another impasto version, is an error here rather than on every job."""
+    def _wait_ready(self) -> list[dict[str, Any]]:
+        """What each worker tells of itself once all have loaded the network; a worker that
+        cannot load it, or runs another impasto version, is an error here rather than on every job."""
         ray = self._ray
         try:
             infos = ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
@@ -90,7 +92,7 @@ class StylizerPool:
                 raise ImpastoError(
                     f"a Ray worker runs impasto {info['version']} and this machine {__version__}: install the same version on every node"
                 )
-        return [info["device"] for info in infos]
+        return infos
 
     def map(self, jobs: Iterable[PoolJob]) -> Iterator[PoolResult]:
         """Runs the jobs, taken one by one as workers free up, and yields each result as it

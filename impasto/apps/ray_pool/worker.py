@@ -85,9 +85,10 @@ class StylizerWorker:
             self.error = one_line(error)
 
     def ready(self) -> dict[str, Any]:
-        """The worker's impasto version, device and any error from loading."""
-        device = str(self.stylizer.device) if self.stylizer else ""
-        return {"version": __version__, "device": device, "error": self.error}
+        """The worker's impasto version, device, weights checksum, and any error from loading."""
+        if self.stylizer is None:
+            return {"version": __version__, "error": self.error}
+        return {"version": __version__, "device": str(self.stylizer.device), "weights_sha256": self.stylizer.weights_sha256, "error": None}
 
     def run(self, job: PoolJob) -> PoolResult:
         """Runs one job; a bad input or setting comes back as the result's error."""
