@@ -7,23 +7,38 @@ their `help` metadata, so a new setting is one new field.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from impasto.image.color import PRESERVE_COLOR
 from impasto.errors import ImpastoError
 from impasto.features.registry import MODELS, spec
+from impasto.fields import check_fields
+from impasto.optim.schedule import scale_sizes
 from impasto.features.precision import PRECISIONS
 
 INITS = ("content", "gaussian", "uniform", "blend")
 OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
 DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
+STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist")
+# The style weight each normalised loss defaults to, for every network (see docs/readme/quality.md);
+# "gram", the paper's loss, takes the network's own (registry) weight.
+DEFAULT_STYLE_WEIGHT = {"gram-relative": 1.0, "w2": 1.0, "hist": 1.0}
+STOP_TOLERANCE = 0.01  # measured: see the README's Performance section
+MAX_SIZE = 16_384
+"""The largest output side: print size (1.4 m at 300 dpi); more would not fit a machine's memory."""
+MAX_ITERATIONS = 10_000_000
+MAX_SEED = 2**63 - 1
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
 DEFAULT_EMA_DECAY = 0.8  # Adam's iterate average: longer averages lag (see the README's quality benchmark)
 
 
 def option(help: str, **cli: Any) -> dict[str, Any]:
-    """Field metadata for the CLI: its help text plus argparse extras (choices, metavar)."""
+    """Field metadata: its help text, argparse extras (choices, metavar) and the bounds that
+    `impasto.fields.check_fields` enforces (minimum, maximum, above, below)."""
     return {"help": help, **cli}
 
 
@@ -48,7 +63,7 @@ class Settings:
             choices=WEIGHT_FORMATS,
         ),
     )
-    size: int = field(default=512, metadata=option("longest side of the output in pixels"))
+    size: int = field(default=512, metadata=option("longest side of the output in pixels", minimum=1, maximum=MAX_SIZE))
     content_layers: tuple[str, ...] | None = field(
         default=None, metadata=option("content layers, comma-separated (default: the network's)")
     )
@@ -57,19 +72,33 @@ class Settings:
     )
     style_layer_weights: tuple[float, ...] | None = field(
         default=None,
-        metadata=option("relative weight of each style layer, comma-separated (default: equal)"),
+        metadata=option("relative weight of each style layer, comma-separated (default: equal)", minimum=0),
     )
-    content_weight: float = field(default=1.0, metadata=option("weight of the content loss (alpha)"))
+    content_weight: float = field(default=1.0, metadata=option("weight of the content loss (alpha)", minimum=0))
     style_weight: float | None = field(
         default=None,
-        metadata=option("weight of the style loss (beta); higher is more stylised (default: the network's)"),
+        metadata=option(
+            "style strength (beta): with the normalised style losses the same value stylises every artwork "
+            "and network about equally, higher is more stylised; with --style-loss gram the paper's weight "
+            "(default: per loss, see the README's Quality section)",
+            minimum=0,
+        ),
+    )
+    style_loss: str = field(
+        default="w2",
+        metadata=option(
+            "style loss: gram (the paper's, unnormalised), gram-relative (Gram difference over the target "
+            "Gram's size), w2 (Wasserstein-2 of feature mean and covariance), hist (gram-relative plus "
+            "per-channel histogram matching); all but gram also divide the content loss by its target's size",
+            choices=STYLE_LOSSES,
+        ),
     )
     tv_weight: float = field(
-        default=0.0, metadata=option("weight of the total-variation loss; higher is smoother")
+        default=0.0, metadata=option("weight of the total-variation loss; higher is smoother", minimum=0)
     )
     init: str = field(default="content", metadata=option("starting image", choices=INITS))
     init_noise_ratio: float = field(
-        default=0.5, metadata=option("share of noise in the 'blend' starting image, 0..1")
+        default=0.5, metadata=option("share of noise in the 'blend' starting image, 0..1", minimum=0, maximum=1)
     )
     optimizer: str = field(
         default="lbfgs",
@@ -79,11 +108,15 @@ class Settings:
             choices=OPTIMIZERS,
         ),
     )
-    iterations: int = field(default=500, metadata=option("number of iterations (loss evaluations)"))
-    lr: float | None = field(
-        default=None, metadata=option("learning rate (default: lbfgs 1, adam 0.02, gd 0.01)")
+    iterations: int = field(
+        default=500, metadata=option("number of iterations (loss evaluations)", minimum=1, maximum=MAX_ITERATIONS)
     )
-    seed: int = field(default=0, metadata=option("random seed; the same seed repeats a CPU run exactly"))
+    lr: float | None = field(
+        default=None, metadata=option("learning rate (default: lbfgs 1, adam 0.02, gd 0.01)", above=0)
+    )
+    seed: int = field(
+        default=0, metadata=option("random seed; the same seed repeats a CPU run exactly", minimum=0, maximum=MAX_SEED)
+    )
     device: str = field(default="auto", metadata=option("cpu, cuda, cuda:N, mps, or auto"))
     precision: str = field(
         default="auto",
@@ -99,6 +132,7 @@ class Settings:
             "memory the run may use, in GiB (default: 80%% of the GPU's or the machine's); "
             "above it the largest scales are evaluated in tiles",
             metavar="GIB",
+            above=0,
         ),
     )
     pooling: str = field(
@@ -114,16 +148,17 @@ class Settings:
     )
     scales: int | None = field(
         default=None,
-        metadata=option("number of coarse-to-fine scales, sizes growing by sqrt(2) up to --size (default: 1)"),
+        metadata=option("number of coarse-to-fine scales, sizes growing by sqrt(2) up to --size (default: 1)", minimum=1),
     )
     min_size: int | None = field(
         default=None,
-        metadata=option("longest side of the first (smallest) scale; with --scales, sizes grow evenly from it"),
+        metadata=option("longest side of the first (smallest) scale; with --scales, sizes grow evenly from it", minimum=1),
     )
     scale_iterations: tuple[int, ...] | None = field(
         default=None,
         metadata=option(
-            "iterations at each scale, smallest first (default: --iterations split, most at the small sizes)"
+            "iterations at each scale, smallest first (default: --iterations split, most at the small sizes)",
+            minimum=1,
         ),
     )
     preserve_color: str = field(
@@ -134,11 +169,13 @@ class Settings:
         ),
     )
     style_blend: tuple[float, ...] | None = field(
-        default=None, metadata=option("weight of each style image, comma-separated (default: equal)")
+        default=None, metadata=option("weight of each style image, comma-separated (default: equal)", minimum=0)
     )
     style_scale: float = field(
         default=1.0,
-        metadata=option("size of the style image relative to the output; above 1 gives bigger brush strokes, below 1 finer"),
+        metadata=option(
+            "size of the style image relative to the output; above 1 gives bigger brush strokes, below 1 finer", above=0
+        ),
     )
     content_mask: tuple[str, ...] | None = field(
         default=None,
@@ -152,53 +189,59 @@ class Settings:
         default=None,
         metadata=option("greyscale masks of the style images, one per style: the part each style is taken from", metavar="FILE,..."),
     )
+    stop_tolerance: float = field(
+        default=STOP_TOLERANCE,
+        metadata=option(
+            "end each scale once the total loss fell by less than this fraction over the last 50 iterations "
+            "(the picture no longer changes visibly); 0 runs all --iterations"
+        ),
+    )
     ema_decay: float | None = field(
         default=None,
         metadata=option(
-            "output the moving average of the iterates with this decay, 0 for off (default: 0.8 with adam, else off)"
+            "output the moving average of the iterates with this decay, 0 for off (default: 0.8 with adam, else off)",
+            minimum=0,
+            below=1,
         ),
     )
 
     def __post_init__(self) -> None:
-        self._check_choice("model", MODELS)
-        self._check_choice("weights_format", WEIGHT_FORMATS)
-        self._check_choice("init", INITS)
-        self._check_choice("optimizer", OPTIMIZERS)
-        self._check_choice("pooling", ("max", "avg"))
-        self._check_choice("precision", PRECISIONS)
-        if self.max_memory is not None and not self.max_memory > 0:
-            raise ImpastoError(f"max_memory must be a positive number of GiB, got {self.max_memory}", "max_memory")
-        for name in ("size", "iterations"):
-            if getattr(self, name) < 1:
-                raise ImpastoError(f"{name} must be at least 1, got {getattr(self, name)}", name)
-        for name in ("content_weight", "style_weight", "tv_weight"):
-            value = getattr(self, name)
-            if value is not None and not value >= 0:
-                raise ImpastoError(f"{name} must be zero or positive, got {value}", name)
-        if not 0 <= self.init_noise_ratio <= 1:
-            raise ImpastoError(f"init_noise_ratio must be between 0 and 1, got {self.init_noise_ratio}", "init_noise_ratio")
-        if self.lr is not None and not self.lr > 0:
-            raise ImpastoError(f"lr must be positive, got {self.lr}", "lr")
-        self._check_choice("preserve_color", PRESERVE_COLOR)
-        for name in ("scales", "min_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ImpastoError(f"{name} must be at least 1, got {getattr(self, name)}", name)
-        if self.scale_iterations is not None and (not self.scale_iterations or min(self.scale_iterations) < 1):
-            raise ImpastoError("scale_iterations must be positive whole numbers, one per scale", "scale_iterations")
-        if not self.style_scale > 0:
-            raise ImpastoError(f"style_scale must be positive, got {self.style_scale}", "style_scale")
-        blend = self.style_blend
-        if blend is not None and (not blend or min(blend) < 0 or sum(blend) <= 0):
-            raise ImpastoError("style_blend must be non-negative numbers with a positive sum, one per style", "style_blend")
-        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
-            raise ImpastoError(f"ema_decay must be at least 0 and below 1, got {self.ema_decay}", "ema_decay")
-        weights = self.style_layer_weights
-        if weights is not None and (not weights or min(weights) < 0 or sum(weights) <= 0):
-            raise ImpastoError("style_layer_weights must be non-negative numbers with a positive sum", "style_layer_weights")
+        check_fields(self)  # every field's type, finiteness, bounds and choices
+        self._check_combinations()
+        if not 0 <= self.stop_tolerance < 1:
+            raise ImpastoError(f"stop_tolerance must be at least 0 and below 1, got {self.stop_tolerance}", "stop_tolerance")
 
-    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
-        if getattr(self, name) not in choices:
-            raise ImpastoError(f"{name} {getattr(self, name)!r} is unknown: choose from {', '.join(choices)}", name)
+    def _check_combinations(self) -> None:
+        """What no single field can check: layers of the chosen network, sums, scales and sizes."""
+        net = spec(self.model)
+        names = net.layer_names()
+        for name in ("content_layers", "style_layers"):
+            unknown = [layer for layer in getattr(self, name) or () if layer not in names]
+            if unknown:
+                raise ImpastoError(f"{name}: {unknown[0]!r} is not a layer of {net.display}; choose from {', '.join(names)}", name)
+        for name in ("style_blend", "style_layer_weights"):
+            values = getattr(self, name)
+            if values is not None and not 0 < math.fsum(values) < math.inf:
+                raise ImpastoError(f"{name} must have a positive, finite sum, got {', '.join(map(str, values))}", name)
+        layers = len(self.style_layers or net.style_layers)
+        if self.style_layer_weights is not None and len(self.style_layer_weights) != layers:
+            raise ImpastoError(
+                f"style_layer_weights has {len(self.style_layer_weights)} values for {layers} style layers: give one per layer",
+                "style_layer_weights",
+            )
+        for name in ("scales", "min_size"):
+            if (getattr(self, name) or 0) > self.size:
+                raise ImpastoError(f"{name} must be at most the size ({self.size}), got {getattr(self, name)}", name)
+        scale_sizes(self.size, self.scales, self.min_size)  # names scales or min_size if they clash
+        style_side = round(self.size * self.style_scale)
+        if style_side > MAX_SIZE:
+            raise ImpastoError(
+                f"style_scale {self.style_scale} makes the style image {style_side:,} px at size {self.size}: "
+                f"the limit is {MAX_SIZE:,} px; lower it",
+                "style_scale",
+            )
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise ImpastoError(f"device {self.device!r} is unknown: use auto, cpu, cuda, cuda:N or mps", "device")
 
     def resolved(self) -> Settings:
         """A copy with every network-dependent default filled in."""
@@ -215,10 +258,14 @@ class Settings:
             content_layers=self.content_layers or net.content_layers,
             style_layers=style_layers,
             style_layer_weights=layer_weights,
-            style_weight=net.style_weight if self.style_weight is None else self.style_weight,
+            style_weight=self._default_style_weight(net.style_weight) if self.style_weight is None else self.style_weight,
             lr=DEFAULT_LR[self.optimizer] if self.lr is None else self.lr,
             ema_decay=(DEFAULT_EMA_DECAY if self.optimizer == "adam" else 0.0) if self.ema_decay is None else self.ema_decay,
         )
+
+    def _default_style_weight(self, paper_weight: float) -> float:
+        """The network's paper weight for the paper's loss, else the normalised losses' one strength."""
+        return paper_weight if self.style_loss == "gram" else DEFAULT_STYLE_WEIGHT[self.style_loss]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""

@@ -58,7 +58,7 @@ def settings_arguments(parser: argparse.ArgumentParser) -> None:
             help = f"{f.metadata['help']} (default: {'on' if f.default else 'off'})"
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
             continue
-        extra = {k: v for k, v in f.metadata.items() if k != "help"}
+        extra = {k: v for k, v in f.metadata.items() if k in ("choices", "metavar")}
         if metavar and "metavar" not in extra:
             extra["metavar"] = metavar
         default = f.default
