@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = parser.add_argument_group("scaling out")
     cluster.add_argument("--backend", choices=("local", "ray"), default="local",
                          help="run here (default), or on a Ray cluster: pip install \"impasto[ray]\"")
-    cluster.add_argument("--address", metavar="ADDR", help="Ray cluster to join ('auto', HOST:PORT or ray://HOST:PORT; "
+    cluster.add_argument("--address", metavar="ADDR", help="Ray cluster to join ('auto' or HOST:PORT; "
                          "default: $RAY_ADDRESS, else a local Ray started for this batch)")
     cluster.add_argument("--workers", type=int, metavar="N",
                          help="Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")

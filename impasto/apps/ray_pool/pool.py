@@ -97,42 +97,67 @@ class StylizerPool:
     def map(self, jobs: Iterable[PoolJob]) -> Iterator[PoolResult]:
         """Runs the jobs, taken one by one as workers free up, and yields each result as it
         finishes (in any order)."""
+        ray = self._ray
         backlog = _Backlog(jobs)
         idle = list(self.actors)
-        running: dict[Any, tuple[Any, PoolJob, int]] = {}
+        running: dict[Any, tuple[Any, PoolJob, int]] = {}  # task -> (worker, job, attempt)
+        starting: dict[Any, Any] = {}  # ready() call -> worker replacing a dead one
         while True:
             while idle and (entry := backlog.next()):
                 actor = idle.pop()
                 running[actor.run.remote(entry[0])] = (actor, *entry)
-            if not running:
+            if not running and (idle or not starting):  # every job handed out, or no worker left
                 yield from (PoolResult(job.key, error="no Ray worker is left to run it", attempts=n) for job, n in backlog.rest())
                 return
-            [ref], _ = self._ray.wait(list(running), num_returns=1)
-            actor, job, attempt = running.pop(ref)
-            try:
-                result = dataclasses.replace(self._ray.get(ref), attempts=attempt)
-            except self._ray.exceptions.RayActorError as error:
-                idle.extend(self._replace(actor))
-                if attempt < MAX_ATTEMPTS:
-                    backlog.retry(job, attempt + 1)
-                    continue
-                result = PoolResult(job.key, error=f"its Ray worker died {attempt} times ({one_line(error)[:200]})", attempts=attempt)
-            except self._ray.exceptions.RayError as error:
-                idle.append(actor)
-                result = PoolResult(job.key, error=one_line(error)[:300], attempts=attempt)
+            done, _ = ray.wait([*running, *starting], num_returns=1, timeout=None if running else READY_TIMEOUT_S)
+            if not done:  # replacements that do not start: the cluster has shrunk
+                for actor in starting.values():
+                    self._drop(actor)
+                starting.clear()
+            elif done[0] in starting:
+                actor = starting.pop(done[0])
+                if self._ready(done[0]):
+                    idle.append(actor)
+                else:
+                    starting.update(self._replace(actor))
             else:
-                idle.append(actor)
-            yield result
+                actor, job, attempt = running.pop(done[0])
+                try:
+                    result = dataclasses.replace(ray.get(done[0]), attempts=attempt)
+                except ray.exceptions.RayActorError as error:
+                    starting.update(self._replace(actor))
+                    if attempt < MAX_ATTEMPTS:
+                        backlog.retry(job, attempt + 1)
+                        continue
+                    result = PoolResult(job.key, error=f"its Ray worker died {attempt} times ({one_line(error)[:200]})", attempts=attempt)
+                except ray.exceptions.RayError as error:
+                    result = PoolResult(job.key, error=one_line(error)[:300], attempts=attempt)
+                    idle.append(actor)
+                else:
+                    idle.append(actor)
+                yield result
 
-    def _replace(self, dead: Any) -> list[Any]:
-        """Drops a dead worker and starts a fresh one in its place while spares last."""
-        self.actors.remove(dead)
-        self._ray.kill(dead)
+    def _ready(self, call: Any) -> bool:
+        """Whether a replacement worker has started and loaded the network."""
+        try:
+            return self._ray.get(call)["error"] is None
+        except self._ray.exceptions.RayActorError:
+            return False
+
+    def _replace(self, dead: Any) -> dict[Any, Any]:
+        """Drops a dead worker and starts a fresh one in its place while spares last:
+        {its ready() call: the new worker}, or {} when no spare is left."""
+        self._drop(dead)
         if self._spares <= 0:
-            return []
+            return {}
         self._spares -= 1
         self.actors.append(self._actor.remote(*self._arguments))
-        return [self.actors[-1]]
+        return {self.actors[-1].ready.remote(): self.actors[-1]}
+
+    def _drop(self, actor: Any) -> None:
+        """Stops a worker and forgets it."""
+        self.actors.remove(actor)
+        self._ray.kill(actor)
 
     def close(self) -> None:
         """Stops the workers, and Ray itself if the pool started it."""
