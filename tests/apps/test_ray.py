@@ -56,7 +56,7 @@ def test_ray_batch_gives_the_local_images_bit_for_bit(ray_cluster, tmp_path, cap
 
 @pytest.mark.ray
 def test_job_of_a_killed_worker_finishes_on_another(ray_cluster, tmp_path):
-    settings = Settings(model="squeezenet1_1", weights="random", size=64, iterations=100)
+    settings = Settings(model="squeezenet1_1", weights="random", size=64, iterations=100, stop_tolerance=0)
     content = encode_png(load_image(picture("tubingen.jpg", tmp_path / "c.png")))
     style = encode_png(load_image(picture("starry_night.jpg", tmp_path / "s.png")))
     with StylizerPool(settings, workers=2) as pool:

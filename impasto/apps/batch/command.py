@@ -14,7 +14,7 @@ from impasto.apps.batch.results import Outcome, ResultWriter, skipped
 from impasto.apps.batch.resume import Finished
 from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
 from impasto.apps.cli import guarded, settings_arguments, settings_from
-from impasto.apps.interrupts import sigterm_interrupts
+from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
 
@@ -68,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
             for outcome in _run(args, settings, todo, display):
                 outcomes[outcome.job] = outcome
                 display.finished(outcome)
-    except KeyboardInterrupt:  # the summary still lists what was done, and what was not run
+    except KeyboardInterrupt as error:  # the summary still lists what was done, and what was not run
         display.close()
-        _summarise(jobs, outcomes, out)
-        raise
+        summary, written = _summarise(jobs, outcomes, out)
+        done = sum(o.status in ("done", "skipped") for o in summary)
+        message = f"interrupted with {done} of {len(jobs)} jobs done (see {written[0]}): run the same command again to go on"
+        raise as_interrupted(error).with_message(message) from None
     finally:
         display.close()
     return _report(*_summarise(jobs, outcomes, out), args.quiet)
