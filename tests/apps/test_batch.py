@@ -106,12 +106,14 @@ def test_summary_lists_losses_and_shows_every_job(first_run):
 def test_finished_jobs_are_skipped_and_overwrite_redoes_them(first_run, capsys):
     code, err, photos, styles, out = first_run
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
-    (out / "a.png__scream.png").unlink()
+    picture("brad_pitt.jpg", photos / "a.png")  # a new photo under the old name: its jobs are redone
     code, err = batch(capsys, photos, styles, "-o", out, *RUN)
     assert code == 1  # the corrupt photo still fails
     rows = jobs_csv(out)
-    assert rows["a.png__scream.png"]["status"] == "done"
-    for name in OUTPUTS - {"a.png__scream.png"}:
+    redone = {"a.png__scream.png", "a.png__starry.png"}
+    assert {rows[name]["status"] for name in redone} == {"done"}
+    assert read_record(out / "a.png__scream.png")["content"]["sha256"] == sha256_file(photos / "a.png")
+    for name in OUTPUTS - redone:
         assert rows[name]["status"] == "skipped" and rows[name]["total_loss"]
         assert (out / name).read_bytes() == before[name]
     (photos / "broken.jpg").unlink()

@@ -14,6 +14,7 @@ from apps.test_batch import OUTPUTS, RUN, batch, jobs_csv, make_inputs, picture
 
 from impasto.apps.batch.command import main
 from impasto.apps.ray_pool import PoolJob, StylizerPool, encode_png
+from impasto.apps.ray_pool.cluster import WorkerShape, weights_payload, worker_shape
 from impasto.image.io import load_image
 from impasto.settings import Settings
 
@@ -77,3 +78,18 @@ def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, capsys, monkey
                  "--weights", "random", "--backend", "ray"])
     err = capsys.readouterr().err
     assert code == 1 and err == 'impasto: error: the Ray backend needs Ray: pip install "impasto[ray]"\n'
+
+
+def test_workers_are_one_per_gpu_else_one_per_two_cpus():
+    assert worker_shape({"CPU": 16.0, "GPU": 2.0}) == WorkerShape(2, 1.0, 1.0)
+    assert worker_shape({"CPU": 16.0, "GPU": 2.0}, workers=4).gpus == 0.5  # 4 workers share 2 GPUs
+    cpu = worker_shape({"CPU": 8.0})
+    assert (cpu.count, cpu.cpus, cpu.gpus, cpu.threads) == (4, 2.0, 0.0, 2)
+    assert worker_shape({"CPU": 2.0}, workers=4).cpus == 0.5 and worker_shape({"CPU": 2.0}, workers=4).threads == 1
+
+
+def test_weights_travel_as_bytes_only_when_they_are_a_local_file(tmp_path):
+    (tmp_path / "net-caffe.pth").write_bytes(b"weights")
+    assert weights_payload(Settings(model="squeezenet1_1", weights=str(tmp_path / "net-caffe.pth"))) == ("net-caffe.pth", b"weights")
+    assert weights_payload(Settings(model="squeezenet1_1", weights="random")) is None
+    assert weights_payload(Settings(model="squeezenet1_1")) is None  # the official file: each worker downloads it

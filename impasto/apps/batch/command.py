@@ -102,7 +102,7 @@ def _skippable(jobs: Sequence[Job], finished: Finished) -> dict[Job, Outcome]:
     for job in jobs:
         previous = finished.previous(job)
         if previous.conflict:
-            raise ImpastoError(f"{job.output} exists but {previous.conflict}: pass --overwrite to redo it, or choose another -o")
+            raise ImpastoError(f"{job.output} exists but {previous.conflict}: pass --overwrite to redo every job, or choose another -o")
         if previous.record is not None:
             done[job] = skipped(job, previous.record)
     return done

@@ -16,8 +16,10 @@ from impasto.settings import Settings
 
 @dataclass(frozen=True)
 class Previous:
-    """What a job's output file says: `record` when it is this very job's result, `conflict`
-    (why not) when the file is something else; both None when there is no file yet."""
+    """What a job's output file says: `record` when it is this job's finished result;
+    `conflict` (why) when it was made with other settings or weights, or not by impasto, and
+    so is not replaced unasked; both None when the job is to run (no file yet, an interrupted
+    run, or a result of a photo or style that has changed since)."""
 
     record: dict[str, Any] | None = None
     conflict: str | None = None
@@ -40,22 +42,20 @@ class Finished:
             record = read_record(job.output)
         except ImpastoError:
             return Previous(conflict="it was not written by impasto")
-        conflict = self._difference(job, record)
-        return Previous(conflict=conflict) if conflict else Previous(record=record)
+        conflict = self._conflict(record)
+        if conflict:
+            return Previous(conflict=conflict)
+        sums = [entry.get("sha256") for entry in (record["content"], *record["styles"])]
+        current = sums == [self._checksum(job.content), self._checksum(job.style)]
+        return Previous(record=record) if current and "interrupted_at" not in record else Previous()
 
-    def _difference(self, job: Job, record: dict[str, Any]) -> str | None:
-        if "interrupted_at" in record:
-            return "it is an interrupted run"
+    def _conflict(self, record: dict[str, Any]) -> str | None:
+        """Why a record is of another batch: other weights, or the first setting that differs."""
         if record["weights_sha256"] != self.weights_sha256:
             return "it was made with other weights"
         recorded = _comparable(record.get("resolved", {}))
         changed = sorted(k for k in self.settings.keys() | recorded.keys() if self.settings.get(k) != recorded.get(k))
-        if changed:
-            return f"it was made with another --{changed[0].replace('_', '-')}"
-        sums = [entry.get("sha256") for entry in (record["content"], *record["styles"])]
-        if sums != [self._checksum(job.content), self._checksum(job.style)]:
-            return "its content or style image has changed since"
-        return None
+        return f"it was made with another --{changed[0].replace('_', '-')}" if changed else None
 
     def _checksum(self, path: Path) -> str | None:
         """An input's SHA-256, once per file (None if unreadable: such a job is never skipped)."""
