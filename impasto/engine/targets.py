@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,17 +14,10 @@ from impasto.image.color import luminance, match_color, match_luminance
 from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, fit_mask, style_regions
 from impasto.losses.objective import Objective, Term, paper_terms
+from impasto.losses.statistics import HistogramStyleLoss, WassersteinStyleLoss, blend_quantiles, moments, sorted_quantiles
 from impasto.losses.terms import ContentLoss, MaskedStyleLoss, StyleLoss, gram_matrix, masked_gram
 from impasto.optim.schedule import split_iterations
 from impasto.settings import Settings
-
-ImageInput = str | os.PathLike | Image.Image
-
-
-def as_image(source: ImageInput) -> Image.Image:
-    """A PIL image, loading (and checking) a file when given a path."""
-    return source.convert("RGB") if isinstance(source, Image.Image) else load_image(source)
-
 
 @torch.no_grad()
 def build_objective(
@@ -48,20 +40,36 @@ def build_objective(
     content_features = extractor(content)
     style_features = [extractor(style) for style in styles]
     style_masks = style_masks or [None] * len(styles)
+    relative = settings.style_loss != "gram"
+    if settings.style_loss in ("w2", "hist") and (content_masks is not None or any(m is not None for m in style_masks)):
+        raise ImpastoError(f"style_loss {settings.style_loss} does not take masks: use gram or gram-relative", "style_loss")
     style_losses: dict[str, nn.Module] = {}
     for layer in settings.style_layers:
+        if settings.style_loss in ("w2", "hist"):
+            style_losses[layer] = _statistics_loss(settings.style_loss, [f[layer] for f in style_features], style_blend)
+            continue
         grams = torch.stack([_target_gram(f[layer], m) for f, m in zip(style_features, style_masks)])
         if content_masks is None:
             weights = torch.tensor(style_blend, device=grams.device) / sum(style_blend)
-            style_losses[layer] = StyleLoss((weights.view(-1, 1, 1) * grams).sum(0, keepdim=True))
+            style_losses[layer] = StyleLoss((weights.view(-1, 1, 1) * grams).sum(0, keepdim=True), relative)
         else:
-            style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend)
-    content_losses = {layer: ContentLoss(content_features[layer]) for layer in settings.content_layers}
+            style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend, relative)
+    content_losses = {layer: ContentLoss(content_features[layer], relative) for layer in settings.content_layers}
     terms = paper_terms(
         content_losses, style_losses, settings.style_layer_weights,
         settings.content_weight, settings.style_weight, settings.tv_weight,
     )
     return Objective(extractor, [*terms, *extra_terms])
+
+
+def _statistics_loss(kind: str, features: Sequence[torch.Tensor], blend: Sequence[float]) -> nn.Module:
+    """A W2 or histogram style loss whose targets blend the styles' statistics by `blend`."""
+    stats = [moments(f) for f in features]
+    mean = sum(w * m for w, (m, _) in zip(blend, stats)) / sum(blend)
+    second = sum(w * s for w, (_, s) in zip(blend, stats)) / sum(blend)
+    if kind == "w2":
+        return WassersteinStyleLoss(mean, second)
+    return HistogramStyleLoss(second[None], blend_quantiles([sorted_quantiles(f) for f in features], blend))
 
 
 def _target_gram(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -109,9 +117,18 @@ def scale_inputs(
         content_tensor = luminance(content_tensor)
     content_masks, style_masks = masks
     height, width = content_tensor.shape[-2:]
-    regions = None if content_masks is None else content_regions(content_masks, len(styles), (width, height), device)
-    return ScaleInputs(content_tensor, style_tensors, regions, style_regions(style_masks, style_tensors, device))
+    regions = (
+        None if content_masks is None
+        else content_regions(content_masks, len(styles), (width, height), device, settings.content_mask)
+    )
+    return ScaleInputs(
+        content_tensor, style_tensors, regions, style_regions(style_masks, style_tensors, device, settings.style_mask)
+    )
 
 
 def load_masks(settings: Settings) -> tuple[list[Image.Image] | None, list[Image.Image] | None]:
-    return tuple(None if paths is None else [load_image(p) for p in paths] for paths in (settings.content_mask, settings.style_mask))
+    """The content and style masks the settings name, each read and checked once."""
+    return tuple(
+        None if paths is None else [load_image(p, "image", name) for p in paths]
+        for name, paths in (("content_mask", settings.content_mask), ("style_mask", settings.style_mask))
+    )

@@ -59,6 +59,21 @@ class ScaledAvgPool(nn.AvgPool2d):
         return super().forward(x) * self.gain.to(x.dtype)
 
 
+class AntiAliasedConv(nn.Conv2d):
+    """A stride-2 convolution run at stride 1 and then averaged over 2x2 blocks.
+
+    SqueezeNet's first layer samples its 3x3 filters every other pixel, so the optimiser
+    can hide energy in patterns the layer does not see (a fine grain over the result);
+    averaging before subsampling closes that blind spot. Same weights, same output size.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.avg_pool2d(super().forward(x), 2, ceil_mode=True)
+
+
 def _pool(kind: str, **kwargs: int | bool) -> nn.Module:
     if kind == "max":
         return nn.MaxPool2d(**kwargs)
@@ -85,9 +100,9 @@ def vgg19_layers(pooling: str = "max", width: float = 1.0) -> Layers:
 
 
 def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> Layers:
-    """SqueezeNet 1.1's feature layers, named conv1, relu1, pool1, fire2 ... fire9."""
+    """SqueezeNet 1.1's feature layers, named conv1, relu1, pool1, fire2 ... fire9 (conv1 anti-aliased)."""
     stem = max(1, round(64 * width))
-    layers: Layers = [("conv1", nn.Conv2d(3, stem, 3, stride=2)), ("relu1", nn.ReLU())]
+    layers: Layers = [("conv1", AntiAliasedConv(3, stem, 3)), ("relu1", nn.ReLU())]
     in_channels = stem
     for name, squeeze, expand in SQUEEZENET_FIRES:
         if name in ("fire2", "fire4", "fire6"):

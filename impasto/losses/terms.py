@@ -6,6 +6,9 @@ Normalisations (F: a layer's features, N channels by M positions):
 - style, per layer: 1/(4 N^2) * sum((G - A)^2), which equals the paper's
   1/(4 N^2 M^2) * sum((F F^T - S S^T)^2) when style and output have the same size;
   layers are combined with weights that sum to 1;
+- relative forms (`relative=True`, every style loss but the paper's "gram"): content
+  sum((F - P)^2) / sum(P^2) and style sum((G - A)^2) / sum(A^2), so each is a fraction of
+  its target's size and one weight means the same for every artwork, layer and network;
 - total variation: mean squared difference of neighbouring pixels, over both axes;
 - total = the sum of the weighted terms (see `impasto.losses.objective`).
 Everything is accumulated in float32, whatever precision the network ran in.
@@ -29,35 +32,40 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 class ContentLoss(nn.Module):
-    """Mean squared error between a layer's features and the content image's."""
+    """Mean squared error between a layer's features and the content image's (relative:
+    divided by the target's mean square)."""
 
-    def __init__(self, target: torch.Tensor) -> None:
+    def __init__(self, target: torch.Tensor, relative: bool = False) -> None:
         super().__init__()
         self.register_buffer("target", target.detach().float())
+        scale = self.target.pow(2).mean().clamp_min(1e-12) if relative else torch.ones(())
+        self.register_buffer("scale", scale)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (features.float() - self.target).pow(2).mean()
+        return (features.float() - self.target).pow(2).mean() / self.scale
 
     def squared_error_sum(self, features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The unnormalised sum of squares over part of the map (the tiled evaluator's share);
-        the parts' sums divided by `self.target.numel()` add up to `forward`."""
-        return (features.float() - target).pow(2).sum()
+        """The sum of squares over part of the map (the tiled evaluator's share), divided by
+        the scale; the parts' sums divided by `self.target.numel()` add up to `forward`."""
+        return (features.float() - target).pow(2).sum() / self.scale
 
 
 class StyleLoss(nn.Module):
-    """Squared Gram-matrix difference to a target Gram, scaled by 1/(4 N^2)."""
+    """Squared Gram-matrix difference to a target Gram, scaled by 1/(4 N^2) (relative: by
+    the target's squared norm)."""
 
-    def __init__(self, target_gram: torch.Tensor) -> None:
+    def __init__(self, target_gram: torch.Tensor, relative: bool = False) -> None:
         super().__init__()
         self.register_buffer("target", target_gram.detach().float())
+        n = self.target.shape[-1]
+        self.register_buffer("scale", self.target.pow(2).sum().clamp_min(1e-12) if relative else torch.tensor(4.0 * n * n))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.loss_of_gram(gram_matrix(features))
 
     def loss_of_gram(self, gram: torch.Tensor) -> torch.Tensor:
         """The loss of a Gram matrix, however it was summed (whole image or tiles)."""
-        n = gram.shape[-1]
-        return (gram - self.target).pow(2).sum() / (4 * n * n)
+        return (gram - self.target).pow(2).sum() / self.scale
 
 
 def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -73,18 +81,24 @@ def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 class MaskedStyleLoss(nn.Module):
     """Style loss per region (Gatys et al. 2017): region r of the output, given by its
     mask, matches target Gram r; the regions' losses are weighted (weights summing to 1,
-    as blended styles' are, so one style weight suits both)."""
+    as blended styles' are, so one style weight suits both); relative: each region's loss
+    divided by its target's squared norm."""
 
-    def __init__(self, target_grams: torch.Tensor, masks: torch.Tensor, region_weights: Sequence[float]) -> None:
+    def __init__(
+        self, target_grams: torch.Tensor, masks: torch.Tensor, region_weights: Sequence[float], relative: bool = False
+    ) -> None:
         super().__init__()
         self.register_buffer("target", target_grams.detach().float())
+        n = self.target.shape[-1]
+        scale = self.target.pow(2).sum((1, 2)).clamp_min(1e-12) if relative else torch.full((len(self.target),), 4.0 * n * n)
+        self.register_buffer("scale", scale)
         self.register_buffer("masks", masks.detach().float())
         weights = torch.tensor(region_weights, dtype=torch.float32)
         self.register_buffer("region_weights", weights / weights.sum())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        n, (h, w) = features.shape[1], features.shape[-2:]
-        per_region = (masked_gram(features, fit_mask(self.masks, h, w)) - self.target).pow(2).sum((1, 2)) / (4 * n * n)
+        h, w = features.shape[-2:]
+        per_region = (masked_gram(features, fit_mask(self.masks, h, w)) - self.target).pow(2).sum((1, 2)) / self.scale
         return (self.region_weights * per_region).sum()
 
 

@@ -177,25 +177,22 @@ def test_exif_orientation_applied(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ImpastoError, match=r"nowhere\.jpg does not exist: check the path"):
+    with pytest.raises(ImpastoError, match=r"not found: .*nowhere\.jpg: check the path"):
         load_image(tmp_path / "nowhere.jpg")
 
 
 def test_directory(tmp_path: Path) -> None:
     folder = tmp_path / "folder.png"
     folder.mkdir()
-    with pytest.raises(ImpastoError, match=r"folder\.png is a folder: give a file"):
+    with pytest.raises(ImpastoError, match=r"folder\.png is a directory"):
         load_image(folder)
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [(b"this is just text\n", r"notes\.jpg is not an image format"), (b"", r"notes\.jpg is empty \(0 bytes\)")],
-)
-def test_not_an_image(tmp_path: Path, content: bytes, message: str) -> None:
+@pytest.mark.parametrize("content", [b"this is just text\n", b""])
+def test_not_an_image(tmp_path: Path, content: bytes) -> None:
     fake = tmp_path / "notes.jpg"
     fake.write_bytes(content)
-    with pytest.raises(ImpastoError, match=message):
+    with pytest.raises(ImpastoError, match=r"notes\.jpg is not an image format"):
         load_image(fake)
 
 
@@ -243,8 +240,8 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(os, "open", refuse)
-    with pytest.raises(ImpastoError, match=r"input image .*secret\.png cannot be read: permission denied"):
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(ImpastoError, match=r"Cannot read input image .*secret\.png: permission"):
         load_image(path)
 
 
