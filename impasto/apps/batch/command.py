@@ -10,7 +10,7 @@ from pathlib import Path
 
 from impasto.apps.batch.display import BatchDisplay
 from impasto.apps.batch.plan import Job, cross_product, plan_jobs, read_pairs
-from impasto.apps.batch.results import Outcome, ResultWriter, skipped
+from impasto.apps.batch.results import STATUSES, Outcome, ResultWriter, skipped
 from impasto.apps.batch.resume import Finished
 from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
 from impasto.apps.cli import guarded, settings_arguments, settings_from
@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace, settings: Settings, jobs: list[Job], display:
 
 def _report(summary: Sequence[Outcome], written: Sequence[Path], quiet: bool) -> int:
     """Prints the tally and every failure; the exit status is 1 if any job failed."""
-    counts = {status: sum(o.status == status for o in summary) for status in ("done", "skipped", "failed", "not run")}
+    counts = {status: sum(o.status == status for o in summary) for status in STATUSES}
     failures = [o for o in summary if o.status == "failed"]
     if not quiet or failures:
         tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)

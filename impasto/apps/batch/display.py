@@ -32,6 +32,7 @@ class BatchDisplay:
     def watch(self, job: Job) -> Callable[[Iterate], None]:
         """The progress callback of a job that starts now (the local backend runs one at a time)."""
         self._end_job()
+        self.bar.set_postfix_str(job.output.name)
         shown = self.bar_mode or self.log_every > 0  # in a log, one line per job is enough unless asked
         self._job = Progress(quiet=self.quiet or not shown, log_every=self.log_every, stream=self.stream)
         return self._job
