@@ -229,6 +229,8 @@ class Settings:
                 f"style_layer_weights has {len(self.style_layer_weights)} values for {layers} style layers: give one per layer",
                 "style_layer_weights",
             )
+        if self.style_weight == 0 and self.content_weight == 0 and self.tv_weight == 0:
+            raise ImpastoError("style_weight, content_weight and tv_weight are all 0: nothing to optimise; make one positive", "style_weight")
         for name in ("scales", "min_size"):
             if (getattr(self, name) or 0) > self.size:
                 raise ImpastoError(f"{name} must be at most the size ({self.size}), got {getattr(self, name)}", name)

@@ -18,7 +18,8 @@ class Iterate:
     `iteration` 0 is the starting image and `iteration == iterations` the result;
     `losses` holds the weighted terms ("content", "style", "tv", and any extra ones) and
     their "total"; `pixels` is a private (1, 3, H, W) float copy on the CPU, in 0..1, as the
-    user will see it (in the content's colours with luminance-only transfer).
+    user will see it (in the content's colours with luminance-only transfer). A scale that
+    ended early has `iterations` lowered to where it ended and says why in `reason`.
     """
 
     iteration: int
@@ -28,6 +29,7 @@ class Iterate:
     scale: int = 0
     scales: int = 1
     pixels: torch.Tensor | None = field(repr=False, default=None)
+    reason: str | None = None  # on a scale's last event: "converged" or "stopped" when it ended early
 
     def image(self) -> Image.Image:
         """The current image as a PIL image."""

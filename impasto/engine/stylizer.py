@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from impasto.engine.checks import check_run, iterations_per_scale
 from impasto.engine.events import Iterate
-from impasto.engine.targets import ImageInput, as_image, build_objective, load_masks, scale_inputs, style_weights
+from impasto.engine.targets import build_objective, load_masks, scale_inputs, style_weights
 from impasto.errors import ImpastoError
 from impasto.features.calibrate import calibrate
 from impasto.features.devices import select_device
@@ -22,11 +23,11 @@ from impasto.features.registry import build_extractor, spec
 from impasto.features.weights import Progress, load_weights
 from impasto.image.color import combine_luminance
 from impasto.image.initial import initial_image
-from impasto.image.io import resize_longest, to_image, to_tensor
+from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_tensor
 from impasto.losses.objective import Objective, Term, layers_of
 from impasto.optim.control import RunControl
 from impasto.optim.loop import Report, Resume, optimize
-from impasto.optim.memory import fit_memory, lbfgs_history, memory_budget
+from impasto.optim.memory import CHECKPOINT_PIXELS, fit_memory, lbfgs_history, memory_budget
 from impasto.optim.schedule import scale_sizes, split_iterations
 from impasto.settings import Settings
 
@@ -99,16 +100,18 @@ class Stylizer:
         at the last scale.
         """
         settings = self.settings_for(**overrides)
+        control = control or RunControl()
         sources = list(style) if isinstance(style, Sequence) and not isinstance(style, str) else [style]
         if not sources:
             raise ImpastoError("give at least one style image")
-        styles = [as_image(s) for s in sources]
+        styles = [as_image(s, "style image") for s in sources]
         blend = style_weights(settings.style_blend, len(styles))
-        content_image = as_image(content)
+        content_image = as_image(content, "content image")
+        extra = [term if isinstance(term, Term) else Term(*term) for term in extra_terms]
+        check_run(settings, content_image, styles, self.device, resume=resume, layers=layers_of(extra))
         masks = load_masks(settings)
         sizes = scale_sizes(settings.size, settings.scales, settings.min_size)
-        iterations = _iterations_per_scale(settings, len(sizes))
-        extra = [term if isinstance(term, Term) else Term(*term) for term in extra_terms]
+        iterations = iterations_per_scale(settings, len(sizes))
         precision = resolve_precision(settings.precision, self.device)
         calibrated = settings.pooling == "avg" or settings.normalize_vgg
         layers = tuple(dict.fromkeys((*settings.content_layers, *settings.style_layers, *layers_of(extra))))
@@ -130,6 +133,8 @@ class Stylizer:
             )
             first = self._start(start, settings, inputs.content) if pixels is None else _upsample(pixels, inputs.content)
             history = lbfgs_history(first, budget) if settings.optimizer.startswith("lbfgs") else 0
+            control.reason = None  # each scale says for itself whether it ended early
+            extractor.checkpointing = first[0, 0].numel() >= CHECKPOINT_PIXELS
             fitted = fit_memory(objective, first, budget, self.spec.halo, fixed=2 * history * first.numel() * 4)
             pixels = optimize(
                 fitted,
@@ -137,14 +142,15 @@ class Stylizer:
                 optimizer=settings.optimizer,
                 iterations=iterations[index],
                 lr=settings.lr,
-                report=_reporter(callback, index, len(sizes), present),
+                report=_reporter(callback, index, len(sizes), present, control),
                 control=control,
                 scale=index,
                 ema_decay=settings.ema_decay,
                 resume=resume if resume is not None and index == resume.scale else None,
                 history=history or 50,
+                tolerance=settings.stop_tolerance,
             )
-            if control is not None and control.stopped:
+            if control.stopped:
                 break
         final = to_tensor(resize_longest(content_image, settings.size), self.device)
         pixels = pixels if pixels.shape == final.shape else _upsample(pixels, final)
@@ -199,14 +205,17 @@ def reference_objective(
     return Stylizer(dataclasses.replace(settings, device=str(device))).objective(content, style)
 
 
-def _reporter(callback: Callback | None, scale: int, scales: int, present: Present | None) -> Report | None:
+def _reporter(
+    callback: Callback | None, scale: int, scales: int, present: Present | None, control: RunControl
+) -> Report | None:
     """Turns the loop's reports into `Iterate` events with a private CPU copy of the image."""
     if callback is None:
         return None
 
     def report(iteration: int, iterations: int, losses: dict[str, float], elapsed: float, pixels: torch.Tensor) -> None:
         shown = pixels if present is None else present(pixels)
-        callback(Iterate(iteration, iterations, losses, elapsed, scale, scales, shown.detach().to("cpu", copy=True)))
+        reason = control.reason if iteration == iterations else None
+        callback(Iterate(iteration, iterations, losses, elapsed, scale, scales, shown.detach().to("cpu", copy=True), reason))
 
     return report
 
@@ -226,14 +235,3 @@ def _in_colours_of(content: Image.Image, device: torch.device) -> Present:
 
 def _upsample(pixels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return F.interpolate(pixels, size=like.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
-
-
-def _iterations_per_scale(settings: Settings, scales: int) -> list[int]:
-    if settings.scale_iterations is None:
-        return split_iterations(settings.iterations, scales)
-    if len(settings.scale_iterations) != scales:
-        raise ImpastoError(
-            f"scale_iterations has {len(settings.scale_iterations)} counts for {scales} scale(s): give one per scale",
-            "scale_iterations",
-        )
-    return list(settings.scale_iterations)

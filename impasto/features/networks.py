@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from impasto.errors import ImpastoError
 
@@ -21,6 +22,8 @@ CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
 # Caffe-format nets see inputs about this many times larger than torchvision ones;
 # their features are divided by it so that loss weights mean the same for both.
 CAFFE_FEATURE_SCALE = 255.0 * sum(IMAGENET_STD) / 3
+CHECKPOINTED_BLOCKS = 2
+"""With checkpointing on, the blocks (up to each pooling layer) recomputed in the backward pass."""
 
 VGG19_BLOCKS = ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512), (512, 512, 512, 512))
 SQUEEZENET_FIRES = (  # (name, squeeze, expand) per fire module, in order
@@ -158,17 +161,37 @@ class FeatureExtractor(nn.Module):
         self.feature_scale = CAFFE_FEATURE_SCALE if preprocessing == "caffe" else 1.0
         self.names = names[:depth]
         self.layers = nn.ModuleList(module for _, module in layers[:depth])
+        self.checkpointing = False
+        """Recompute the first CHECKPOINTED_BLOCKS blocks' activations in the backward pass instead of
+        keeping them: the early layers hold most of the memory and cost little to run again. The
+        engine turns it on for large images."""
+        pools = [i + 1 for i, name in enumerate(self.names) if name.startswith("pool")]
+        bounds = [0, *(p for p in pools if p < depth), depth]
+        self.blocks = list(zip(bounds, bounds[1:]))
         self.requires_grad_(False)
         self.eval()
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.normalize(image)
-        features = {}
-        for name, layer in zip(self.names, self.layers):
-            x = layer(x)
-            if name in self.wanted:
-                features[name] = x / self.feature_scale if self.feature_scale != 1.0 else x
+        features: dict[str, torch.Tensor] = {}
+        for index, (start, stop) in enumerate(self.blocks):
+            if self.checkpointing and index < CHECKPOINTED_BLOCKS and x.requires_grad and torch.is_grad_enabled():
+                x, found = checkpoint(self._block, x, start, stop, use_reentrant=False)
+            else:
+                x, found = self._block(x, start, stop)
+            features.update(found)
         return features
+
+    def _block(self, x: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Layers start..stop-1; a ReLU whose input is no feature asked for rectifies in place (half the memory)."""
+        found = {}
+        for index in range(start, stop):
+            name, layer = self.names[index], self.layers[index]
+            in_place = isinstance(layer, nn.ReLU) and index > start and self.names[index - 1] not in self.wanted
+            x = torch.relu_(x) if in_place else layer(x)
+            if name in self.wanted:
+                found[name] = x / self.feature_scale if self.feature_scale != 1.0 else x
+        return x, found
 
 
 def load_state(layers: Layers, state_dict: dict[str, torch.Tensor], source: str) -> None:

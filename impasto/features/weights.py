@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import http.client
 import os
 import tempfile
@@ -15,8 +16,10 @@ from typing import BinaryIO
 
 import torch
 
+from impasto.atomic import write_text_atomic
 from impasto.errors import ImpastoError
 from impasto.features.registry import REGISTRY, spec
+from impasto.files import open_input
 
 CONNECT_TIMEOUT_S = 10.0
 _CHUNK = 1 << 20
@@ -59,6 +62,32 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+HASHES_FILE = "impasto-hashes.json"
+"""In the cache folder: the SHA-256 of weights files already hashed, by path, size and mtime."""
+
+
+def remembered_sha256(path: Path) -> str:
+    """A weights file's SHA-256, hashed once and then remembered while its size and modification
+    time stay the same (a 548 MB VGG-19 file takes seconds to hash; the lookup, none)."""
+    stat = path.stat()
+    key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+    store = cache_dir() / HASHES_FILE
+    try:
+        known = json.loads(store.read_text(encoding="utf-8"))
+        entry = known.get(key) if isinstance(known, dict) else None
+    except (OSError, ValueError):
+        known, entry = {}, None
+    if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("sha256"), str):
+        return entry["sha256"]
+    digest = sha256_file(path)
+    try:  # remembering is an optimisation: a read-only cache only costs the next start its hashing
+        store.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(store, json.dumps({**known, key: {"stamp": stamp, "sha256": digest}}))
+    except OSError:
+        pass
+    return digest
 
 
 def _matches(digest: str, expected: str) -> bool:
@@ -151,7 +180,28 @@ def _features(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
             f"{where} lacks {len(missing)} {spec(model).display} feature weights (e.g. {missing[0]}): "
             f"pass {model} weights with torchvision key names, or choose the matching model"
         )
+    damaged = [key for key, value in features.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if damaged:
+        raise ImpastoError(f"{where} holds NaN or infinite values (in {damaged[0]}): the file is damaged; get it again")
     return features
+
+
+_PYTORCH_STARTS = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+"""How PyTorch files begin: a zip archive (torch.save since 1.6) or a pickle (older files)."""
+
+
+def check_weights_file(path: Path) -> None:
+    """A readable, non-empty file that begins like a PyTorch file, or a one-line error saying
+    which of those it is not (missing, a folder, empty, unreadable, text, ...)."""
+    with open_input(path, "file", "weights") as opened:
+        start = opened.read(4)
+    if not start.startswith(_PYTORCH_STARTS):
+        kind = "text" if start.isascii() and start.decode("ascii").isprintable() else "another kind of file"
+        raise ImpastoError(
+            f"weights file {path} is not a PyTorch file (it is {kind}): "
+            "pass a state dict saved with torch.save(model.state_dict(), FILE)",
+            "weights",
+        )
 
 
 def _read(path: Path, model: str) -> dict[str, torch.Tensor]:
@@ -161,11 +211,12 @@ def _read(path: Path, model: str) -> dict[str, torch.Tensor]:
         why = (
             "it pickles Python objects, not just tensors"
             if "Weights only load failed" in str(error)
-            else "it is corrupt, truncated or not a PyTorch file"
+            else "it is corrupt or truncated"
         )
         raise ImpastoError(
-            f"cannot read weights file {path}: {why}; "
-            "pass a state dict saved with torch.save(model.state_dict(), FILE)"
+            f"weights file {path} cannot be loaded: {why}; "
+            "pass a state dict saved with torch.save(model.state_dict(), FILE)",
+            "weights",
         ) from error
     return _features(obj, model, f"weights file {path}")
 
@@ -258,8 +309,7 @@ def load_weights(
             "let the network module initialise it, or pass a weights FILE"
         )
     path = Path(weights).expanduser()
-    if not path.is_file():
-        raise ImpastoError(f"weights file {path} does not exist: check the path given to --weights")
-    digest = sha256_file(path)
+    check_weights_file(path)
+    digest = remembered_sha256(path)
     features = _read(path, model)
     return LoadedWeights(features, _preprocessing(weights_format, digest, path), digest, str(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,11 @@ class Resume:
     optimizer_state: dict[str, Any] = field(repr=False)
     elapsed: float = 0.0
     average: tuple[int, torch.Tensor] | None = field(repr=False, default=None)
+    recent: tuple[float, ...] = ()  # the last totals, which the convergence test looks back on
 
+
+STOP_WINDOW = 50
+"""Evaluations the convergence test looks back over."""
 
 Report = Callable[[int, int, dict[str, float], float, torch.Tensor], None]
 """Told (iteration, iterations, losses, elapsed seconds, pixels) after every evaluation; the
@@ -71,9 +76,12 @@ def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50
 class _Run:
     """One scale's optimisation: the pixels, the optimiser and the count of evaluations."""
 
-    def __init__(self, objective, start, optimizer, iterations, lr, report, control, scale, ema_decay, resume, history):
+    def __init__(
+        self, objective, start, optimizer, iterations, lr, report, control, scale, ema_decay, resume, history, tolerance
+    ):
         self.objective, self.report, self.control = objective, report, control
-        self.iterations, self.scale = iterations, scale
+        self.iterations, self.scale, self.tolerance = iterations, scale, tolerance
+        self.recent: deque[float] = deque(() if resume is None else resume.recent, maxlen=STOP_WINDOW + 1)
         self.pixels = (start if resume is None else resume.pixels.to(start.device)).detach().clone()
         self.pixels.requires_grad_(True)
         self.average = IterateAverage(ema_decay) if ema_decay > 0 else None
@@ -94,7 +102,7 @@ class _Run:
         kept = None if average is None or average.accumulated is None else (average.steps, average.accumulated.clone())
         return Resume(
             self.scale, self.evaluations, self.pixels.detach().clone(), copy.deepcopy(self.opt.state_dict()),
-            time.perf_counter() - self.began, kept,
+            time.perf_counter() - self.began, kept, tuple(self.recent),
         )
 
     def shown(self) -> torch.Tensor:
@@ -112,8 +120,16 @@ class _Run:
             )
         if self.report is not None:
             self.report(self.evaluations, self.iterations, values, time.perf_counter() - self.began, self.shown().detach())
+        self.recent.append(values["total"])  # after the report, so a snapshot taken there resumes exactly
         self.evaluations += 1
         return losses["total"]
+
+    def converged(self) -> str | None:
+        """"converged" once the total fell by less than `tolerance` (relative) over the last STOP_WINDOW evaluations."""
+        if not self.tolerance or len(self.recent) <= STOP_WINDOW:
+            return None
+        before, now = self.recent[0], self.recent[-1]
+        return "converged" if before - now <= self.tolerance * abs(before) else None
 
     def closure(self) -> torch.Tensor:
         self.opt.zero_grad(set_to_none=True)
@@ -125,8 +141,10 @@ class _Run:
         if self.control is not None:
             self.control.attach(self.snapshot)
         for _ in range(self.evaluations, self.iterations):
-            if self.control is not None and self.control.stopped:
-                self.control.reason = "stopped"
+            reason = "stopped" if self.control is not None and self.control.stopped else self.converged()
+            if reason:
+                if self.control is not None:
+                    self.control.reason = reason
                 self.iterations = self.evaluations  # the final evaluation reports the result
                 break
             self.opt.step(self.closure)
@@ -157,6 +175,7 @@ def optimize(
     ema_decay: float = 0.0,
     resume: Resume | None = None,
     history: int = 50,
+    tolerance: float = 0.0,
 ) -> torch.Tensor:
     """Runs `iterations` optimiser steps from `start` and returns the final pixels.
 
@@ -166,6 +185,10 @@ def optimize(
     With `ema_decay` > 0 the result is the exponential moving average of the iterates
     (bias-corrected), which removes the iterate noise of optimisers such as Adam. With
     `resume` (from `RunControl.resume_state`) the run continues at that iteration from its
-    pixels and optimiser state, and ends where the uninterrupted run would have.
+    pixels and optimiser state, and ends where the uninterrupted run would have. With
+    `tolerance` > 0 the run ends early once the total loss fell by less than that fraction
+    over the last STOP_WINDOW evaluations (the picture no longer changes visibly).
     """
-    return _Run(objective, start, optimizer, iterations, lr, report, control, scale, ema_decay, resume, history).run()
+    return _Run(
+        objective, start, optimizer, iterations, lr, report, control, scale, ema_decay, resume, history, tolerance
+    ).run()

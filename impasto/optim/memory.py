@@ -14,6 +14,9 @@ from impasto.losses.objective import Objective
 from impasto.losses.tiled import ALIGN, TiledObjective, tileable, tiles
 
 LOG = logging.getLogger("impasto")
+CHECKPOINT_PIXELS = 1024 * 1024
+"""From this many output pixels on, the network's early blocks are recomputed in the backward pass
+(`FeatureExtractor.checkpointing`): gigabytes less memory for a few per cent more time."""
 
 
 def activation_bytes_per_pixel(extractor: nn.Module, device: torch.device) -> float:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from impasto.errors import ImpastoError
 from impasto.engine.events import Iterate
 from impasto.optim.loop import Resume
 from impasto.atomic import write_bytes_atomic
+from impasto.files import open_input
 
 FORMAT = 1
 
@@ -52,6 +53,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
         "optimizer_state": state.optimizer_state,
         "elapsed": state.elapsed,
         "average": None if state.average is None else [state.average[0], state.average[1].cpu()],
+        "recent": list(state.recent),
         "run": json.dumps(checkpoint.run),
         "recorders": _tensors(checkpoint.recorders),
     }
@@ -60,23 +62,66 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
     return write_bytes_atomic(path, buffer.getvalue())
 
 
+ENVELOPE = {
+    "format": int, "scale": int, "iteration": int, "pixels": torch.Tensor, "optimizer_state": dict,
+    "elapsed": (int, float), "average": (type(None), list), "recent": (list, tuple), "run": str, "recorders": dict,
+}
+"""The fields of a checkpoint file and their types ("recent" may be absent)."""
+RUN = {"content": str, "style": list, "output": str, "settings": dict, "options": dict}
+"""The fields of the run a checkpoint describes."""
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Reads a checkpoint written by `save_checkpoint` (tensors only: no code is run)."""
+    """Reads a checkpoint written by `save_checkpoint` (tensors only: no code is run) and checks
+    that it has every field, each of its type; `impasto.engine.checks.check_resume` checks
+    that its state fits the run."""
     source = Path(path)
-    if not source.is_file():
-        raise ImpastoError(f"resume {source}: no such checkpoint; it is written by --checkpoint-every", "resume")
+    with open_input(source, "checkpoint", "resume") as opened:
+        try:
+            payload = torch.load(opened, map_location="cpu", weights_only=True)
+        except Exception as error:  # unpickling refusals, damaged archives, other files: all the same to the user
+            raise ImpastoError(
+                f"resume {source} is not an impasto checkpoint (or it is damaged): give a file written by --checkpoint-every",
+                "resume",
+            ) from error
+    _check_fields(payload, ENVELOPE, source, "checkpoint", optional=("recent",))
+    if payload["format"] != FORMAT:
+        _damaged(source, f"it has format {payload['format']}, this impasto reads format {FORMAT}")
     try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
-        if payload.get("format") != FORMAT:
-            raise ValueError(f"format {payload.get('format')!r}, expected {FORMAT}")
-        average = payload["average"]
-        resume = Resume(
-            payload["scale"], payload["iteration"], payload["pixels"], payload["optimizer_state"],
-            payload["elapsed"], None if average is None else (int(average[0]), average[1]),
-        )
-        return Checkpoint(resume, json.loads(payload["run"]), _arrays(payload["recorders"]))
-    except Exception as error:  # unpickling raises many types; all mean the same to the user
-        raise ImpastoError(f"resume {source}: not a readable impasto checkpoint ({error})", "resume") from error
+        run = json.loads(payload["run"])
+    except ValueError:
+        _damaged(source, "its run description is not JSON")
+    _check_fields(run, RUN, source, "run description")
+    if not all(isinstance(s, str) for s in run["style"]) or not run["style"]:
+        _damaged(source, "its style images are not a list of paths")
+    average, recent = payload["average"], payload.get("recent", ())
+    if average is not None and not (len(average) == 2 and isinstance(average[0], int) and isinstance(average[1], torch.Tensor)):
+        _damaged(source, "its iterate average is not (steps, image)")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in recent):
+        _damaged(source, "its recent losses are not numbers")
+    resume = Resume(
+        payload["scale"], payload["iteration"], payload["pixels"], payload["optimizer_state"],
+        payload["elapsed"], None if average is None else (average[0], average[1]), tuple(float(v) for v in recent),
+    )
+    return Checkpoint(resume, run, _arrays(payload["recorders"]))
+
+
+def _check_fields(
+    values: Any, fields: dict[str, type | tuple[type, ...]], source: Path, what: str, optional: tuple[str, ...] = ()
+) -> None:
+    if not isinstance(values, dict):
+        _damaged(source, f"its {what} is a {type(values).__name__}, not a table of fields")
+    for key, kind in fields.items():
+        if key not in values:
+            if key in optional:
+                continue
+            _damaged(source, f"its {what} lacks {key!r}")
+        if not isinstance(values[key], kind) or isinstance(values[key], bool):
+            _damaged(source, f"its {what} has {key!r} of type {type(values[key]).__name__}")
+
+
+def _damaged(source: Path, why: str) -> NoReturn:
+    raise ImpastoError(f"resume {source} is not a usable impasto checkpoint: {why}; start the run again", "resume")
 
 
 def _tensors(value: Any) -> Any:
@@ -114,6 +159,7 @@ class CheckpointWriter:
         run: dict[str, Any],
         recorders: Callable[[], dict[str, Any]],
         snapshot: Callable[[], Resume],
+        warn: Callable[[str], None] = lambda message: None,
     ) -> None:
         if every < 1:
             raise ImpastoError(f"checkpoint_every must be at least 1, got {every}", "checkpoint_every")
@@ -122,10 +168,21 @@ class CheckpointWriter:
         self.run = run
         self.recorders = recorders
         self.snapshot = snapshot
+        self.warn = warn
         self.saved_at: tuple[int, int] | None = None
+        self.failing = False
 
     def __call__(self, it: Iterate) -> None:
+        """Saves a checkpoint when one is due; one that cannot be written (a full disk) is a
+        warning, not the end of the run, whose image may still fit."""
         if it.iteration == 0 or it.iteration % self.every or it.iteration >= it.iterations:
             return
-        save_checkpoint(self.path, Checkpoint(self.snapshot(), self.run, self.recorders()))
+        try:
+            save_checkpoint(self.path, Checkpoint(self.snapshot(), self.run, self.recorders()))
+        except ImpastoError as error:
+            if not self.failing:
+                self.warn(f"no checkpoint saved at iteration {it.iteration} ({error}); the run goes on")
+            self.failing = True
+            return
+        self.failing = False
         self.saved_at = (it.scale, it.iteration)

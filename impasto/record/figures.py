@@ -7,16 +7,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+from PIL import Image, ImageDraw, ImageFont
 
-matplotlib.use("Agg")  # files only; never opens a window
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
-
-from impasto.image.io import save_image  # noqa: E402
-from impasto.record.losslog import LossLog  # noqa: E402
-from impasto.atomic import write_bytes_atomic  # noqa: E402
+from impasto.atomic import write_bytes_atomic
+from impasto.image.io import save_image
+from impasto.record.losslog import LossLog
 
 GAP = 8
 """Pixels between and around the panels of the comparison figure."""
@@ -64,16 +59,25 @@ def save_comparison(
     result: Image.Image,
     path: str | os.PathLike[str],
     content_name: str = "content",
+    replace: bool = True,
 ) -> Path:
-    """Writes the comparison figure (content, each style, result) as an image file."""
+    """Writes the comparison figure (content, each style, result) as an image file
+    (never over an existing file unless `replace`)."""
     panels = [(content, f"content\n{content_name}")]
     panels += [(image, f"style\n{name}") for image, name in styles]
     panels.append((result, "result\nimpasto"))
-    return save_image(comparison_figure(panels), path)
+    return save_image(comparison_figure(panels), path, replace=replace)
 
 
-def save_loss_plot(log: LossLog, path: str | os.PathLike[str]) -> Path:
-    """One line per loss term over the steps, on a log scale, written as PNG (800 x 500)."""
+def save_loss_plot(log: LossLog, path: str | os.PathLike[str], replace: bool = True) -> Path:
+    """One line per loss term over the steps, on a log scale, written as PNG (800 x 500)
+    (never over an existing file unless `replace`)."""
+    import matplotlib  # imported here: about a second of start-up that only a plot needs
+
+    matplotlib.use("Agg")  # files only; never opens a window
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     figure, axes = plt.subplots(figsize=PLOT_SIZE, dpi=PLOT_DPI)
     try:
         steps = [row["step"] for row in log.rows]
@@ -94,7 +98,7 @@ def save_loss_plot(log: LossLog, path: str | os.PathLike[str]) -> Path:
         figure.savefig(buffer, format="png", dpi=PLOT_DPI)
     finally:
         plt.close(figure)
-    return write_bytes_atomic(path, buffer.getvalue())
+    return write_bytes_atomic(path, buffer.getvalue(), replace)
 
 
 def _single_scale(log: LossLog) -> bool:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
@@ -44,20 +43,21 @@ class FrameSaver:
     """Saves the current image every `every` iterations (and the first and last) into a folder."""
 
     def __init__(
-        self, folder: Path, every: int, png_text: Callable[[], dict[str, str]] | None = None
+        self, folder: Path, every: int, png_text: Callable[[], dict[str, str]] | None = None, replace: bool = True
     ) -> None:
         if every < 1:
             raise ImpastoError(f"save_every must be at least 1, got {every}", "save_every")
         self.folder = folder
         self.every = every
         self.png_text = png_text or dict
+        self.replace = replace
         self.saved = 0
 
     def __call__(self, it: Iterate) -> None:
         if it.iteration % self.every and it.iteration != it.iterations:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        save_image(it.image(), self.folder / frame_name(it), png_text=self.png_text())
+        save_image(it.image(), self.folder / frame_name(it), png_text=self.png_text(), replace=self.replace)
         self.saved += 1
 
 
@@ -128,14 +128,17 @@ def check_animation_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def write_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps: float = FPS) -> Path:
+def write_animation(
+    frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps: float = FPS, replace: bool = True
+) -> Path:
     """Writes a GIF (the last frame shown HOLD_SECONDS) or an H.264 MP4 (the last frame
-    repeated for HOLD_SECONDS), atomically."""
+    repeated for HOLD_SECONDS), atomically (never over an existing file unless `replace`)."""
+    import imageio.v3 as iio  # imported here: only animations need it
     target = check_animation_path(path)
     if not frames:
         raise ImpastoError(f"animate {target}: no frames were recorded", "animate")
     suffix = target.suffix.lower()
-    with replacing(target, suffix) as temp:
+    with replacing(target, suffix, replace) as temp:
         if suffix == ".gif":
             durations = [1000 / fps] * (len(frames) - 1) + [1000 * HOLD_SECONDS]
             iio.imwrite(temp, np.stack(frames), extension=".gif", duration=durations, loop=0)

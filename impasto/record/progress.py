@@ -28,6 +28,13 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+def _ended(it: Iterate) -> str:
+    """Why a scale ended before its --iterations, on its last line."""
+    if it.reason == "converged":
+        return " | converged: the loss stopped improving (--stop-tolerance 0 runs every iteration)"
+    return " | stopped" if it.reason else ""
+
+
 class Progress:
     """Shows each Iterate: a tqdm bar on a terminal, else a line every `log_every` iterations.
 
@@ -67,7 +74,9 @@ class Progress:
 
     def _update_bar(self, it: Iterate) -> None:
         assert self._bar is not None
-        self._bar.set_postfix_str(format_losses(it.losses), refresh=False)
+        if it.iterations != self._bar.total:  # the scale ended early
+            self._bar.total = it.iterations
+        self._bar.set_postfix_str(format_losses(it.losses) + _ended(it), refresh=False)
         self._bar.update(it.iteration - self._bar.n)
 
     def _log_line(self, it: Iterate) -> None:
@@ -80,7 +89,7 @@ class Progress:
         scale = f" scale {it.scale + 1}/{it.scales}" if it.scales > 1 else ""
         print(
             f"impasto:{scale} iteration {it.iteration}/{it.iterations} {format_losses(it.losses)}"
-            f" | {rate:.2f} it/s, {_duration(it.elapsed)} elapsed{eta}",
+            f" | {rate:.2f} it/s, {_duration(it.elapsed)} elapsed{eta}{_ended(it)}",
             file=self.stream,
             flush=True,
         )

@@ -54,7 +54,10 @@ def test_runs_in_either_order_equal_separate_processes(tmp_path, content_path, s
             assert np.array_equal(np.asarray(image), expected[name]), f"{name} after {order}"
 
 
-def test_a_second_run_does_not_read_or_hash_the_weights_again(content_path, style_path, squeezenet_weights, monkeypatch):
+def test_a_second_run_does_not_read_or_hash_the_weights_again(
+    content_path, style_path, squeezenet_weights, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("IMPASTO_CACHE", str(tmp_path / "cache"))
     calls = {"hash": 0, "load": 0}
     real_hash, real_load = weights_module.sha256_file, torch.load
 
@@ -74,6 +77,8 @@ def test_a_second_run_does_not_read_or_hash_the_weights_again(content_path, styl
     stylizer.run(content_path, style_path)
     stylizer.run(content_path, style_path, size=32, style_weight=10.0)
     assert calls == {"hash": 1, "load": 1}
+    Stylizer(squeezenet(squeezenet_weights))  # a later start remembers the hash of the unchanged file
+    assert calls == {"hash": 1, "load": 2}
 
 
 def test_every_event_is_plain_data_that_pickles(content_path, style_path):

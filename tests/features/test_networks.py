@@ -64,3 +64,20 @@ def test_wrong_network_file_is_a_clear_error():
     state = {f"features.{k}": v for k, v in torch.nn.Sequential(*(m for _, m in squeezenet1_1_layers())).state_dict().items()}
     with pytest.raises(ImpastoError, match="for this --model"):
         build_extractor("vgg19", ["relu1_1"], state, source="sq.pth")
+
+
+@pytest.mark.parametrize("model", ["vgg19", "squeezenet1_1"])
+def test_checkpointing_keeps_the_gradient_and_saves_memory(model):
+    from impasto.optim.memory import activation_bytes_per_pixel
+
+    extractor = build_extractor(model, REGISTRY[model].style_layers + REGISTRY[model].content_layers, None)
+    image = torch.rand(1, 3, 64, 80, requires_grad=True)
+    results = []
+    for checkpointing in (False, True):
+        extractor.checkpointing, image.grad = checkpointing, None
+        loss = sum(f.pow(2).mean() for f in extractor(image).values())
+        loss.backward()
+        results.append((loss.item(), image.grad.clone(), activation_bytes_per_pixel(extractor, torch.device("cpu"))))
+    (plain_loss, plain_grad, plain_bytes), (kept_loss, kept_grad, kept_bytes) = results
+    assert plain_loss == kept_loss and torch.equal(plain_grad, kept_grad)
+    assert kept_bytes < 0.7 * plain_bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import io
 import pickle
 import shutil
@@ -304,3 +305,17 @@ def test_real_squeezenet_caffe_file(tmp_path: Path, name: str) -> None:
 def test_real_squeezenet_is_not_vgg19() -> None:
     with pytest.raises(ImpastoError, match=r"lacks \d+ VGG-19 feature weights"):
         load_weights("vgg19", SQUEEZENET_CAFFE)
+
+
+def test_a_weights_file_is_hashed_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from impasto.features import weights as module
+
+    path = save(vgg19_state_dict(), tmp_path / "mine.pth")
+    hashed = []
+    monkeypatch.setattr(module, "sha256_file", lambda p: hashed.append(p) or sha256_file(p))
+    first = load_weights("vgg19", path).sha256
+    assert load_weights("vgg19", path).sha256 == first and len(hashed) == 1
+    save({k: v + 1 for k, v in vgg19_state_dict().items()}, path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # a later modification time
+    changed = load_weights("vgg19", path).sha256
+    assert changed != first and changed == sha256_file(path) and len(hashed) == 2
