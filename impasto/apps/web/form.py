@@ -74,8 +74,10 @@ def schema(default_model: str) -> dict[str, Any]:
 
 def _network_defaults(model: str) -> dict[str, Any]:
     """The values `Settings.resolved` fills in for `model` where a field is left empty."""
-    resolved = Settings(model=model).resolved().to_dict()
-    return {name: value for name, value in resolved.items() if Settings().to_dict().get(name) is None and name not in SERVER_FIELDS}
+    given = Settings(model=model)
+    resolved = given.resolved().to_dict()
+    filled = [name for name, value in given.to_dict().items() if value is None and resolved[name] is not None]
+    return {name: resolved[name] for name in filled if name not in SERVER_FIELDS}
 
 
 def parse(values: dict[str, Any], default_model: str, max_size: int) -> dict[str, Any]:

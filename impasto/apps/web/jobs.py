@@ -109,19 +109,22 @@ class Runner:
             if job is None:
                 self._wake.wait()
                 self._wake.clear()
-            elif self.store.claim(job["id"]):
-                self._run(self.store.get(job["id"]))
+                continue
+            control = RunControl()
+            self._current = (job["id"], control)  # before the claim, so that no Stop is missed
+            if not self._closing.is_set() and self.store.claim(job["id"]):
+                self._run(self.store.get(job["id"]), control)
+            self._current = None
 
-    def _run(self, job: dict[str, Any]) -> None:
+    def _run(self, job: dict[str, Any], control: RunControl) -> None:
         """Runs one claimed job to its end state; no error escapes into the worker loop."""
         self._changed(job)
         folder = self.store.job_folder(job["id"])
-        control = RunControl()
-        self._current = (job["id"], control)
-        fields: dict[str, Any] = {"finished": None}
+        fields: dict[str, Any] = {}
         try:
             image, live = self._stylize(job, folder, control)
-            state = INTERRUPTED if self._closing.is_set() else STOPPED if control.stopped else DONE
+            early = control.stopped and live.done < live.total
+            state = DONE if not early else INTERRUPTED if self._closing.is_set() else STOPPED
             fields.update(state=state, iteration=live.done, iterations=live.total, message=_ended(state, live))
             _save_thumb(image, folder)
         except ImpastoError as error:
@@ -130,7 +133,7 @@ class Runner:
             traceback.print_exc(file=sys.stderr)
             fields.update(state=FAILED, message=f"internal error: {error!r}")
         finally:
-            self.live = self._current = None
+            self.live = None
             (folder / "latest.png").unlink(missing_ok=True)
             fields["finished"] = time.time()
             self._changed(self.store.update(job["id"], **fields))

@@ -124,14 +124,16 @@ def free_port() -> int:
 
 class ServerProcess:
     """A real `python -m impasto serve` on `data` and a free port, with HOME pointed at
-    `home` so that anything it writes outside its data folder shows up there."""
+    `home` (and the weights cache, shared by every impasto command, beside it) so that
+    anything it writes outside its data folder shows up there."""
 
     def __init__(self, data: Path, home: Path) -> None:
         self.data, self.home = data, home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "HOME": str(home)}
+        self.weights_cache = data.parent / "weights-cache"
+        self.env = {**os.environ, "HOME": str(home), "IMPASTO_CACHE": str(self.weights_cache)}
         for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR", "TORCH_HOME"):
             self.env.pop(name, None)
         self.log = data.parent / "serve.log"
@@ -154,6 +156,11 @@ class ServerProcess:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"impasto serve did not start: {self.stop()}") from None
                 time.sleep(0.1)
+
+    def ensure_running(self) -> None:
+        """Starts the server again if a test stopped it."""
+        if self.process.poll() is not None:
+            self.start()
 
     def kill(self) -> None:
         """Ends the server at once, as a crash would: no shutdown code runs."""

@@ -13,6 +13,8 @@ import pytest
 from PIL import Image
 
 from impasto.apps.web.form import SERVER_FIELDS
+from impasto.errors import ImpastoError
+from impasto.image.io import MAX_INPUT_PIXELS
 from impasto.apps.web.store import Store
 from impasto.record.provenance import read_record, save_with_record
 from impasto.settings import Settings
@@ -98,14 +100,14 @@ def _png_header_only(width, height):
 def test_images_over_the_pixel_limit_are_refused(client):
     answer = client.post("/api/uploads", content=_png_header_only(30_000, 30_000), headers={"X-Filename": "bomb.png"})
     assert answer.status_code == 415
-    assert answer.json()["message"].startswith("Input image bomb.png is too large (over 400,000,000 pixels)")
+    message = answer.json()["message"]
+    assert "bomb.png is too large" in message and f"{MAX_INPUT_PIXELS:,} pixels" in message
 
 
 @pytest.mark.parametrize("settings, field, message", [
     ({"size": "abc"}, "size", "Size must be a whole number, got 'abc'"),
     ({"size": "0"}, "size", "Size must be at least 1, got 0"),
     ({"size": "100000"}, "size", "Size is at most 2048 pixels on this server (impasto serve --max-size)"),
-    ({"style_weight": "-1"}, "style_weight", "Style weight must be zero or positive, got -1.0"),
     ({"init": "zebra"}, "init", "Initial image 'zebra' is unknown: choose from content, gaussian, uniform, blend"),
     ({"model": "alexnet"}, "model", "Network 'alexnet' is unknown: choose from vgg19, squeezenet1_1"),
     ({"style_layer_weights": "1, 2"}, "style_layer_weights", "Style layer weights has 2 values for 5 style layers: give one per layer"),
@@ -118,6 +120,13 @@ def test_settings_errors_name_their_field(client, pair, settings, field, message
     assert answer.status_code == 400
     assert answer.json() == {"field": field, "message": message}
     assert client.get("/api/jobs").json() == []
+
+
+def test_settings_messages_are_the_engines_with_the_fields_label(client, pair):
+    with pytest.raises(ImpastoError) as engine:
+        Settings(style_weight=-1)
+    answer = submit(client, pair[0], [pair[1]], style_weight="-1")
+    assert answer.json() == {"field": "style_weight", "message": str(engine.value).replace("style_weight", "Style weight", 1)}
 
 
 def test_a_run_needs_both_images(client, pair):
@@ -231,3 +240,17 @@ def test_settings_are_stored_as_given_for_run_again(client, pair, wait_for):
     }).json()
     assert again["parent"] == job["id"] and again["settings"]["seed"] == 4
     assert json.loads(json.dumps(again["settings"]))["style_layers"] == ["relu1", "fire2"]
+
+
+def test_stopping_the_server_keeps_the_running_image_and_the_queue(open_client, pair, wait_for, data):
+    client = open_client()
+    running = submit(client, pair[0], [pair[1]], iterations="2000").json()
+    waiting = submit(client, pair[0], [pair[1]], iterations="4").json()
+    wait_for(client, running["id"], lambda job: (data / "jobs" / job["id"] / "latest.png").exists())
+    client.__exit__(None, None, None)  # the server shuts down (Ctrl-C)
+
+    client = open_client()
+    interrupted = client.get(f"/api/jobs/{running['id']}").json()
+    assert interrupted["state"] == "interrupted" and interrupted["message"].startswith("the server stopped at iteration")
+    assert {"result.png", "animation.gif", "comparison.png"} <= set(interrupted["files"])
+    assert wait_for(client, waiting["id"], lambda job: job["state"] == "done")["iteration"] == 4

@@ -27,16 +27,20 @@ WAIT_MS = 90_000
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
+    """Debian's Chromium, headless (named apart from pytest-playwright's fixtures, which would
+    use a browser that Playwright downloads)."""
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
-def page(browser, site):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+def tab(chromium, site):
+    """A fresh browser tab on the real server's page."""
+    site.ensure_running()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(site.url)
     page.wait_for_selector("#f-size")
@@ -73,29 +77,29 @@ def watch_preview(page):
     }""")
 
 
-def test_a_run_from_upload_to_download_and_gallery(page, site, shots, tmp_path):
-    page.set_input_files("#pick-content", IMAGES / "tubingen.jpg")
-    drop_file(page, "#drop-styles", IMAGES / "starry_night.jpg")
-    page.wait_for_selector("#thumbs-content img")
-    page.wait_for_selector("#thumbs-styles img")
-    assert page.inner_text("#thumbs-styles") == "starry_night.jpg\n×"
-    page.fill("#f-size", "128")
-    page.fill("#f-iterations", "400")
-    watch_preview(page)
-    page.click("#start")
+def test_a_run_from_upload_to_download_and_gallery(tab, shots, tmp_path):
+    tab.set_input_files("#pick-content", IMAGES / "tubingen.jpg")
+    drop_file(tab, "#drop-styles", IMAGES / "starry_night.jpg")
+    tab.wait_for_selector("#thumbs-content img")
+    tab.wait_for_selector("#thumbs-styles img")
+    assert tab.inner_text("#thumbs-styles") == "starry_night.jpg\n×"
+    tab.fill("#f-size", "128")
+    tab.fill("#f-iterations", "400")
+    watch_preview(tab)
+    tab.click("#start")
 
-    page.wait_for_function("() => window.previews.size >= 3", timeout=WAIT_MS)  # the image changed at least twice
-    page.wait_for_function("() => document.querySelectorAll('#queue li').length === 1")
-    assert page.inner_text("#queue .state") == "RUNNING"
-    assert page.inner_text("#progress-text").startswith("Iteration ")
-    page.wait_for_timeout(600)
-    page.screenshot(path=shots / "web-running.png")
-    page.click("#stop")
-    page.wait_for_selector("#live-downloads a", timeout=WAIT_MS)
-    assert page.inner_text("#live-message").startswith("stopped: stopped at iteration")
+    tab.wait_for_function("() => window.previews.size >= 3", timeout=WAIT_MS)  # the image changed at least twice
+    tab.wait_for_function("() => document.querySelectorAll('#queue li').length === 1")
+    assert tab.inner_text("#queue .state") == "RUNNING"
+    assert tab.inner_text("#progress-text").startswith("Iteration ")
+    tab.wait_for_timeout(600)
+    tab.screenshot(path=shots / "web-running.png")
+    tab.click("#stop")
+    tab.wait_for_selector("#live-downloads a", timeout=WAIT_MS)
+    assert tab.inner_text("#live-message").startswith("stopped: stopped at iteration")
 
-    with page.expect_download() as download:
-        page.click("#live-downloads a:has-text('Result (PNG)')")
+    with tab.expect_download() as download:
+        tab.click("#live-downloads a:has-text('Result (PNG)')")
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
@@ -103,43 +107,43 @@ def test_a_run_from_upload_to_download_and_gallery(page, site, shots, tmp_path):
         result.verify()
     assert read_record(saved)["settings"]["size"] == 128
 
-    card = page.locator("#gallery article").first
+    card = tab.locator("#gallery article").first
     assert card.locator(".state").inner_text() == "STOPPED"
     assert "tubingen.jpg × starry_night.jpg" in card.inner_text()
     assert card.locator("img").first.evaluate("img => img.complete && img.naturalWidth > 0")
 
     card.locator("button:has-text('Run again with changes')").click()
-    assert page.input_value("#f-size") == "128" and page.input_value("#f-iterations") == "400"
-    assert page.inner_text("#thumbs-content") == "tubingen.jpg\n×"
-    page.fill("#f-iterations", "6")
-    page.click("#start")
-    page.wait_for_function("() => document.querySelectorAll('#gallery article').length === 2", timeout=WAIT_MS)
-    newest = page.locator("#gallery article").first
+    assert tab.input_value("#f-size") == "128" and tab.input_value("#f-iterations") == "400"
+    assert tab.inner_text("#thumbs-content") == "tubingen.jpg\n×"
+    tab.fill("#f-iterations", "6")
+    tab.click("#start")
+    tab.wait_for_function("() => document.querySelectorAll('#gallery article').length === 2", timeout=WAIT_MS)
+    newest = tab.locator("#gallery article").first
     assert newest.locator(".state").inner_text() == "DONE" and "6 it." in newest.inner_text()
-    page.locator("#gallery-card").scroll_into_view_if_needed()
-    page.screenshot(path=shots / "web-gallery.png")
+    tab.locator("#gallery-card").scroll_into_view_if_needed()
+    tab.screenshot(path=shots / "web-gallery.png")
 
 
-def test_refusals_are_shown_on_the_page(page, tmp_path):
+def test_refusals_are_shown_on_the_page(tab, tmp_path):
     fake = tmp_path / "fake.png"
     fake.write_text("this is text, not a picture\n")
-    page.set_input_files("#pick-content", fake)
-    page.wait_for_selector("[data-error-for=images]:has-text('fake.png is not a PNG')")
+    tab.set_input_files("#pick-content", fake)
+    tab.wait_for_selector("[data-error-for=images]:has-text('fake.png is not a PNG')")
 
     big = tmp_path / "big.jpg"
     with open(big, "wb") as file:
         file.truncate(100 * 2**20)
-    page.set_input_files("#pick-styles", big)
-    page.wait_for_selector("[data-error-for=images]:has-text('big.jpg is over the 50 MB upload limit')")
-    assert page.locator("#thumbs-content img, #thumbs-styles img").count() == 0
+    tab.set_input_files("#pick-styles", big)
+    tab.wait_for_selector("[data-error-for=images]:has-text('big.jpg is over the 50 MB upload limit')")
+    assert tab.locator("#thumbs-content img, #thumbs-styles img").count() == 0
 
-    page.set_input_files("#pick-content", IMAGES / "tubingen.jpg")
-    page.set_input_files("#pick-styles", IMAGES / "starry_night.jpg")
-    page.wait_for_selector("#thumbs-styles img")
-    page.fill("#f-size", "0")
-    page.click("#start")
-    page.wait_for_selector("[data-error-for=size]:has-text('Size must be at least 1, got 0')")
-    assert "invalid" in page.get_attribute("#field-size", "class")
+    tab.set_input_files("#pick-content", IMAGES / "tubingen.jpg")
+    tab.set_input_files("#pick-styles", IMAGES / "starry_night.jpg")
+    tab.wait_for_selector("#thumbs-styles img")
+    tab.fill("#f-size", "0")
+    tab.click("#start")
+    tab.wait_for_selector("[data-error-for=size]:has-text('Size must be at least 1, got 0')")
+    assert "invalid" in tab.get_attribute("#field-size", "class")
 
 
 def api(url, path, body=None, raw=None, name=None):
@@ -150,7 +154,7 @@ def api(url, path, body=None, raw=None, name=None):
         return json.loads(answer.read())
 
 
-def test_a_crashed_server_restarts_with_its_gallery_and_the_run_interrupted(site, page):
+def test_a_crashed_server_restarts_with_its_gallery_and_the_run_interrupted(site, tab):
     photo = api(site.url, "/api/uploads", raw=(IMAGES / "tubingen.jpg").read_bytes(), name="tubingen.jpg")
     art = api(site.url, "/api/uploads", raw=(IMAGES / "starry_night.jpg").read_bytes(), name="starry_night.jpg")
     job = api(site.url, "/api/jobs", {"settings": {"size": "96", "iterations": "5000"}, "content": photo, "styles": [art]})
@@ -167,13 +171,15 @@ def test_a_crashed_server_restarts_with_its_gallery_and_the_run_interrupted(site
     assert len(jobs) == before
     recovered = api(site.url, f"/api/jobs/{job['id']}")
     assert recovered["state"] == "interrupted" and "result.png" in recovered["files"]
-    page.goto(site.url)
-    card = page.locator(f"#gallery article[data-job='{job['id']}']")
+    tab.goto(site.url)
+    card = tab.locator(f"#gallery article[data-job='{job['id']}']")
     card.wait_for()
     assert card.locator(".state").inner_text() == "INTERRUPTED"
     assert "the server stopped during this run" in card.inner_text()
-    assert page.locator("#gallery article").count() == before
+    assert tab.locator("#gallery article").count() == before
 
 
 def test_the_server_wrote_nothing_outside_its_data_folder(site):
-    assert [str(p) for p in site.home.rglob("*")] == []
+    assert list(site.home.rglob("*")) == []
+    # The weights cache of every impasto command: it remembers the weights file's checksum.
+    assert [p.name for p in site.weights_cache.rglob("*")] == ["impasto-hashes.json"]

@@ -7,7 +7,7 @@ const ACTIVE = ["queued", "running"];
 const FILES = [["result.png", "Result (PNG)"], ["animation.gif", "Animation (GIF)"], ["comparison.png", "Comparison"]];
 const $ = (id) => document.getElementById(id);
 
-const state = { jobs: new Map(), live: null, shown: null, points: [], parent: null };
+const state = { jobs: new Map(), shown: null, points: [], parent: null };
 let form, content, styles, models;
 
 async function start() {
@@ -76,7 +76,6 @@ function setConnection(text, kind) {
 
 function hello(event) {
   state.jobs = new Map(event.jobs.map((job) => [job.id, job]));
-  state.live = event.live;
   if (event.live) {
     show(event.live.job);
     state.points = event.live.points;
@@ -139,6 +138,8 @@ function renderLive() {
   const running = job.state === "running";
   $("live-title").textContent = running ? "Now running" : "Last run";
   $("stop").hidden = !running;
+  $("progress-text").hidden = !running;
+  $("losses").hidden = !running && state.points.length < 2;  // a past run opened later has no curve here
   $("live-message").textContent = running ? "" : `${job.state}: ${job.message}`;
   if (!running && job.files.includes("result.png") && $("preview").dataset.result !== job.id) {
     $("preview").src = fileUrl(job, "result.png");
