@@ -1,9 +1,41 @@
-"""impasto: neural style transfer (Gatys, Ecker and Bethge, 2016) as a tool and a library."""
+"""impasto: neural style transfer (Gatys, Ecker and Bethge, 2016) as a tool and a library.
 
-from impasto.engine import Iterate, RunControl, Stylizer, stylize
-from impasto.errors import ImpastoError
-from impasto.record.options import OutputOptions
-from impasto.settings import Settings
+The public names load on first use (PEP 562), so that `import impasto` and the command's
+start-up import no PyTorch before they need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 __all__ = ["ImpastoError", "Iterate", "OutputOptions", "RunControl", "Settings", "Stylizer", "stylize", "__version__"]
+
+_HOMES = {
+    "ImpastoError": "impasto.errors",
+    "Iterate": "impasto.engine",
+    "OutputOptions": "impasto.record.options",
+    "RunControl": "impasto.engine",
+    "Settings": "impasto.settings",
+    "Stylizer": "impasto.engine",
+    "stylize": "impasto.engine",
+}
+
+if TYPE_CHECKING:
+    from impasto.engine import Iterate, RunControl, Stylizer, stylize
+    from impasto.errors import ImpastoError
+    from impasto.record.options import OutputOptions
+    from impasto.settings import Settings
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'impasto' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

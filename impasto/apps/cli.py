@@ -2,7 +2,9 @@
 `OutputOptions`, runs a `Stylizer`, and shows errors and interruptions as one line.
 
 `impasto serve|batch|video ...` are subcommands, each in its own module, imported only
-when used."""
+when used. This module imports only the standard library and impasto's light modules at
+its top; the engine (PyTorch) is imported inside `main`, so that Ctrl-C at any moment of
+start-up ends in one line and exit code 130, never a traceback."""
 
 from __future__ import annotations
 
@@ -15,18 +17,17 @@ import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from impasto import __version__
 from impasto.apps.interrupts import Interrupted, as_interrupted, sigterm_interrupts
-from impasto.apps.rerun import check_replayed_weights, prepare
-from impasto.engine import RunControl, Stylizer
 from impasto.errors import ImpastoError
-from impasto.image.io import check_output_path
+from impasto.files import short_stem
 from impasto.record.options import OutputOptions
-from impasto.record.outputs import RunOutputs
-from impasto.record.progress import DownloadBar
-from impasto.settings import Settings
+
+if TYPE_CHECKING:
+    from impasto.record.outputs import RunOutputs
+    from impasto.settings import Settings
 
 SUBCOMMANDS = {
     "serve": "impasto.apps.web.command",
@@ -49,6 +50,8 @@ def _parser_for(tp: Any) -> tuple[Any, str | None]:
 
 def settings_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds one option per Settings field, with the field's default and help."""
+    from impasto.settings import Settings
+
     hints = typing.get_type_hints(Settings)
     group = parser.add_argument_group("stylisation settings")
     for f in dataclasses.fields(Settings):
@@ -73,8 +76,15 @@ def settings_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line, like impasto's own."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="impasto",
         description="Repaint a content photo in the style of one or more artworks "
         "(neural style transfer, Gatys et al. 2016).",
@@ -104,50 +114,64 @@ def output_arguments(parser: argparse.ArgumentParser) -> None:
     add("--loss-log", metavar="FILE", help="write every iteration's losses and elapsed seconds as CSV")
     add("--loss-plot", metavar="FILE", help="write a PNG plot of the losses (log scale)")
     add("--checkpoint-every", type=int, metavar="K", help="save a resumable state to OUTPUT.ckpt every K iterations")
+    add("--keep-checkpoint", action="store_true", default=None,
+        help="keep OUTPUT.ckpt after the run finishes (it is removed by default once the result is saved)")
+    add("--bit-depth", type=int, choices=(8, 16), help="bits per channel of the result: 16 for print work (.png or .tif)")
     add("--resume", metavar="CKPT", help="continue the run saved in CKPT (from --checkpoint-every)")
     add("--replay", metavar="IMAGE", help="repeat the run that made IMAGE (an impasto output), from its record")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The Settings named on the command line; everything else keeps its default."""
+    from impasto.settings import Settings
+
     names = {f.name for f in dataclasses.fields(Settings)}
     return Settings(**{k: v for k, v in vars(args).items() if k in names})
 
 
 def options_from(args: argparse.Namespace) -> OutputOptions:
     """The output options named on the command line."""
-    return OutputOptions(**{f.name: getattr(args, f.name) or f.default for f in dataclasses.fields(OutputOptions)})
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(OutputOptions)}
+    return OutputOptions(**{name: value for name, value in given.items() if value is not None})
 
 
 def output_path(args: argparse.Namespace) -> Path:
-    """The checked output path: valid format, writable folder, and no file it would replace."""
+    """The output path: as given, else CONTENT_STYLE.png (from names short enough to fit);
+    `RunOutputs` checks it with every other output before the run."""
     if args.output is None:
-        args.output = f"{Path(args.content).stem}_{Path(args.style[0]).stem}.png"
-    path = check_output_path(args.output)
-    if path.exists() and not args.overwrite:
-        raise ImpastoError(f"{path} already exists: choose another --output or pass --overwrite")
-    return path
+        args.output = f"{short_stem(args.content)}_{short_stem(args.style[0])}.png"
+    return Path(args.output)
 
 
 def run(args: argparse.Namespace) -> int:
+    from impasto.apps.rerun import check_replayed_weights, prepare
+    from impasto.engine import RunControl, Stylizer
+    from impasto.record.outputs import RunOutputs
+    from impasto.record.progress import DownloadBar
+
     if args.replay or args.resume:
         settings, checkpoint = prepare(args)
     elif args.content is None or not args.style:
         raise ImpastoError("give a content image and at least one style image (or --replay IMAGE, --resume CKPT)")
     else:
         settings, checkpoint = settings_from(args), None
-    path = output_path(args)
+    reads = {"the image it replays": Path(args.replay)} if args.replay else {}
+    reads.update({"the checkpoint it resumes": Path(args.resume)} if args.resume else {})
     control = RunControl()
     outputs = RunOutputs(
-        options_from(args), settings, args.content, args.style, path,
-        overwrite=args.overwrite, checkpoint=checkpoint, control=control,
+        options_from(args), settings, args.content, args.style, output_path(args), overwrite=args.overwrite,
+        checkpoint=checkpoint, control=control, reads=reads, resumed=Path(args.resume) if args.resume else None,
     )
     with saving_on_interrupt(outputs):
         stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar())
         check_replayed_weights(args, settings, stylizer.weights_sha256)
         outputs.started(str(stylizer.device), stylizer.weights_sha256)
-        image = stylizer.run(args.content, args.style, callback=outputs, control=control, resume=outputs.resume)
+        inputs = outputs.inputs  # read once, before the run: what it stylises is what it records
+        image = stylizer.run(
+            inputs.content.image, [s.image for s in inputs.styles], callback=outputs, control=control, resume=outputs.resume
+        )
     outputs.finish(image)
+    outputs.done()
     outputs.report()
     return 0
 
@@ -195,16 +219,30 @@ def guarded(body: Callable[[], int], debug: bool = False) -> int:
     except Exception as error:  # an impasto bug: one line unless --debug
         if debug:
             raise
-        print(f"impasto: internal error: {error!r} (rerun with --debug for the traceback)", file=sys.stderr)
+        if _out_of_memory(error):
+            print("impasto: error: the machine ran out of memory: lower --size or set --max-memory", file=sys.stderr)
+        else:
+            print(f"impasto: internal error: {error!r} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
 
 
+def _out_of_memory(error: Exception) -> bool:
+    """MemoryError, or PyTorch's out-of-memory errors (CPU allocator, CUDA)."""
+    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    args = build_parser().parse_args(argv)
-    return guarded(lambda: run(args), args.debug)
+    """The command: Ctrl-C from its first instruction on, imports included, exits 130 with one line."""
+    try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+            return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        args = build_parser().parse_args(argv)
+        return guarded(lambda: run(args), args.debug)
+    except KeyboardInterrupt as error:  # during start-up, before `guarded` took over
+        stopped = error if isinstance(error, Interrupted) else Interrupted()
+        print(f"impasto: {stopped.message}", file=sys.stderr)
+        return stopped.exit_code
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from impasto.record.checkpoint import Checkpoint, load_checkpoint
 from impasto.errors import ImpastoError
+from impasto.files import short_stem
+from impasto.record.checkpoint import Checkpoint, load_checkpoint
 from impasto.record.options import OutputOptions
 from impasto.record.provenance import read_record, recorded_settings, replay_inputs
 from impasto.settings import Settings
@@ -39,12 +41,12 @@ def _replay(args: argparse.Namespace) -> Settings:
     record = read_record(args.replay)
     args.content, args.style = replay_inputs(record)
     overrides = given_settings(args)
-    settings = recorded_settings(record, overrides)
+    settings = _checked(lambda: recorded_settings(record, overrides), overrides, f"--replay {args.replay}: its recorded")
     if "weights" not in overrides and "model" not in overrides:
         args.recorded_weights = record["weights_sha256"]
     if args.output is None:
         source = Path(args.replay)
-        args.output = str(source.with_name(f"{source.stem}_replay.png"))
+        args.output = str(source.with_name(f"{short_stem(source)}_replay.png"))
     return settings
 
 
@@ -67,7 +69,8 @@ def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
             f"--resume continues the saved run with its settings: --{changed[0].replace('_', '-')} "
             f"cannot change (only --{', --'.join(RESUME_CHANGEABLE)} can)"
         )
-    settings = Settings.from_dict({**run["settings"], **given_settings(args)})
+    given = given_settings(args)
+    settings = _checked(lambda: Settings.from_dict({**run["settings"], **given}), given, f"--resume {args.resume}: its saved")
     args.content, args.style = run["content"], list(run["style"])
     args.output = args.output or run["output"]
     for name in OutputOptions.KEPT:
@@ -75,3 +78,14 @@ def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
             setattr(args, name, run["options"].get(name))
     args.overwrite = True  # the run's own files, written again as it goes on
     return settings, checkpoint
+
+
+def _checked(make: Callable[[], Settings], given: dict[str, Any], whose: str) -> Settings:
+    """Settings from a record or checkpoint plus the options `given`: an invalid recorded
+    setting is named as that file's, an invalid given one as its own option."""
+    try:
+        return make()
+    except ImpastoError as error:
+        if error.setting in given:
+            raise
+        raise ImpastoError(f"{whose} settings are invalid ({error}): re-run the original command") from None

@@ -14,43 +14,55 @@ import torch.nn.functional as F
 from PIL import Image
 
 from impasto.errors import ImpastoError
-from impasto.image.io import load_image
+from impasto.image.io import ImageInput, as_image
 
-MaskInput = str | os.PathLike | Image.Image
+MaskInput = ImageInput
 
 
 def load_mask(source: MaskInput, size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
     """A mask as a (1, 1, H, W) float tensor in 0..1 for an image of PIL `size` (W, H)."""
-    image = source if isinstance(source, Image.Image) else load_image(source)
-    grey = image.convert("L").resize(size, Image.Resampling.BILINEAR)
+    grey = as_image(source, "mask").convert("L").resize(size, Image.Resampling.BILINEAR)
     values = torch.frombuffer(bytearray(grey.tobytes()), dtype=torch.uint8).float() / 255
     return values.reshape(1, 1, size[1], size[0]).to(device)
 
 
 def content_regions(
-    sources: Sequence[MaskInput], styles: int, size: tuple[int, int], device: torch.device | str = "cpu"
+    sources: Sequence[MaskInput],
+    styles: int,
+    size: tuple[int, int],
+    device: torch.device | str = "cpu",
+    names: Sequence[str] | None = None,
 ) -> torch.Tensor:
     """One content region per style, as an (R, 1, H, W) tensor.
 
     Give one mask per style; with two styles a single mask also works: the first style
-    takes its white part and the second the rest.
+    takes its white part and the second the rest. `names` (the files) name a mask in errors.
     """
     masks = [load_mask(s, size, device) for s in sources]
     if len(masks) == 1 and styles == 2:
         masks.append(1 - masks[0])
     if len(masks) != styles:
         raise ImpastoError(
-            f"--content-mask has {len(sources)} file(s) for {styles} style(s): give one mask per style"
+            f"content_mask has {len(sources)} file(s) for {styles} style(s): give one mask per style", "content_mask"
         )
-    if torch.stack(masks).amax(dim=(1, 2, 3, 4)).min() <= 0:
-        raise ImpastoError("a --content-mask is black everywhere: every style needs a white region")
+    for index, mask in enumerate(masks):
+        if mask.max() <= 0:
+            which = _name(names, sources, min(index, len(sources) - 1))
+            colour = "black" if index < len(sources) else "white"
+            raise ImpastoError(
+                f"content_mask {which} is {colour} everywhere at this size: every style needs a region", "content_mask"
+            )
     return torch.cat(masks)
 
 
 def style_regions(
-    sources: Sequence[MaskInput] | None, styles: Sequence[torch.Tensor], device: torch.device | str = "cpu"
+    sources: Sequence[MaskInput] | None,
+    styles: Sequence[torch.Tensor],
+    device: torch.device | str = "cpu",
+    names: Sequence[str] | None = None,
 ) -> list[torch.Tensor | None]:
-    """Per style image, the (1, 1, H, W) part its statistics come from (None: all of it)."""
+    """Per style image, the (1, 1, H, W) part its statistics come from (None: all of it);
+    `names` (the files) name a mask in errors."""
     if sources is None:
         return [None] * len(styles)
     if len(sources) != len(styles):
@@ -58,12 +70,22 @@ def style_regions(
             f"style_mask has {len(sources)} file(s) for {len(styles)} style(s): give one mask per style", "style_mask"
         )
     regions = []
-    for source, style in zip(sources, styles):
+    for index, (source, style) in enumerate(zip(sources, styles)):
         mask = load_mask(source, (style.shape[-1], style.shape[-2]), device)
         if mask.max() <= 0:
-            raise ImpastoError(f"style_mask {source} is black everywhere: whiten the region to copy", "style_mask")
+            raise ImpastoError(
+                f"style_mask {_name(names, sources, index)} is black everywhere: whiten the region to copy", "style_mask"
+            )
         regions.append(mask)
     return regions
+
+
+def _name(names: Sequence[str] | None, sources: Sequence[MaskInput], index: int) -> str:
+    """How errors name mask `index`: its file, else its number."""
+    if names is not None:
+        return str(names[index])
+    source = sources[index]
+    return str(source) if isinstance(source, (str, os.PathLike)) else f"number {index + 1}"
 
 
 def fit_mask(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -47,13 +47,14 @@ class LossLog:
         """The loss columns (terms and total)."""
         return [c for c in self.columns() if c not in (*FIXED, "elapsed_s")]
 
-    def write_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Writes the rows as CSV (atomically); missing terms are left empty."""
+    def write_csv(self, path: str | os.PathLike[str], replace: bool = True) -> Path:
+        """Writes the rows as CSV (atomically, never over an existing file unless `replace`);
+        missing terms are left empty."""
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.columns(), restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        return write_text_atomic(path, buffer.getvalue())
+        return write_text_atomic(path, buffer.getvalue(), replace)
 
     def state(self) -> dict[str, Any]:
         return {"rows": [dict(r) for r in self.rows], "offset": self._offset}

@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 
-from impasto.errors import ImpastoError
-from impasto.image.io import save_image
-from impasto.settings import Settings
 from impasto.atomic import write_text_atomic
+from impasto.errors import ImpastoError
 from impasto.features.weights import sha256_file
+from impasto.files import read_input
+from impasto.image.io import opened_image, save_image
+from impasto.settings import Settings
 
 PNG_KEY = "impasto"
 """The PNG text chunk that holds the JSON record."""
@@ -30,9 +31,16 @@ def sidecar_path(image_path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _input(path: str | os.PathLike[str]) -> dict[str, str]:
+def record_files(image_path: str | os.PathLike[str]) -> list[Path]:
+    """The files `save_with_record` writes: the image, and its sidecar unless it is a PNG."""
+    path = Path(image_path)
+    return [path] if path.suffix.lower() == ".png" else [path, sidecar_path(path)]
+
+
+def _input(path: str | os.PathLike[str], checksums: Mapping[str, str]) -> dict[str, str]:
     source = Path(path)
-    return {"path": str(source), "absolute": str(source.resolve()), "sha256": sha256_file(source)}
+    digest = checksums.get(str(path)) or sha256_file(source)
+    return {"path": str(source), "absolute": str(source.resolve()), "sha256": digest}
 
 
 def build_record(
@@ -44,17 +52,20 @@ def build_record(
     device: str,
     weights_sha256: str,
     extra: dict[str, Any] | None = None,
+    checksums: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready record of one run. `settings` are the ones given (defaults still
-    open), so a replay under a newer impasto uses its defaults; `resolved` is informative."""
+    open), so a replay under a newer impasto uses its defaults; `resolved` is informative.
+    `checksums` (path -> SHA-256) are those of the bytes the run read, where it has them."""
+    checksums = checksums or {}
     return {
         "format": FORMAT,
         "impasto": version,
         "settings": settings.to_dict(),
         "resolved": settings.resolved().to_dict(),
         "seed": settings.seed,
-        "content": _input(content),
-        "styles": [_input(s) for s in styles],
+        "content": _input(content, checksums),
+        "styles": [_input(s, checksums) for s in styles],
         "weights_sha256": weights_sha256,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -63,40 +74,70 @@ def build_record(
     }
 
 
-def save_with_record(image: Image.Image, path: str | os.PathLike[str], record: dict[str, Any]) -> list[Path]:
-    """Saves `image` with its record: a PNG text chunk, or a `.json` sidecar for other formats."""
-    text = json.dumps(record, sort_keys=True)
+def save_with_record(
+    image: Image.Image | torch.Tensor,
+    path: str | os.PathLike[str],
+    record: dict[str, Any],
+    *,
+    bits: int = 8,
+    replace: bool = True,
+) -> list[Path]:
+    """Saves `image` (see `save_image`) with its record: a PNG text chunk, or a `.json`
+    sidecar for other formats (written first, so that an image never lacks its record)."""
     target = Path(path)
     if target.suffix.lower() == ".png":
-        return [save_image(image, target, png_text={PNG_KEY: text})]
-    return [save_image(image, target), write_text_atomic(sidecar_path(target), json.dumps(record, indent=2) + "\n")]
+        return [save_image(image, target, png_text={PNG_KEY: json.dumps(record, sort_keys=True)}, bits=bits, replace=replace)]
+    sidecar = write_text_atomic(sidecar_path(target), json.dumps(record, indent=2) + "\n", replace)
+    return [save_image(image, target, bits=bits, replace=replace), sidecar]
+
+
+RECORD = {"settings": dict, "content": dict, "styles": list, "weights_sha256": str}
+"""The entries a replay needs, and their types."""
+INPUT = ("path", "absolute", "sha256")
+"""The entries of each recorded input, all texts."""
 
 
 def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The record of an impasto output: from a PNG's text chunk, a `.json` file, or the
-    sidecar beside any other image."""
+    sidecar beside any other image, read and checked like every input."""
     source = Path(path)
-    if not source.exists():
-        raise ImpastoError(f"replay {source}: no such file; give an image impasto wrote", "replay")
+    data = read_input(source, "image", "replay")
     if source.suffix.lower() == ".json":
-        text = source.read_text(encoding="utf-8")
-    elif source.suffix.lower() == ".png":
-        with Image.open(source) as image:
-            text = image.text.get(PNG_KEY) if hasattr(image, "text") else None
-        if text is None:
-            raise ImpastoError(f"replay {source}: this PNG carries no impasto record; was it written by impasto?", "replay")
-    elif sidecar_path(source).exists():
-        text = sidecar_path(source).read_text(encoding="utf-8")
-    else:
+        return _parsed(data, source)
+    with opened_image(data, f"replay image {source}", "replay") as image:
+        text = getattr(image, "text", {}).get(PNG_KEY) if image.format == "PNG" else None
+    if text is not None:
+        return _parsed(text.encode("utf-8"), source)
+    if image.format == "PNG":
+        raise ImpastoError(f"replay {source}: this PNG carries no impasto record; was it written by impasto?", "replay")
+    if not os.path.lexists(sidecar_path(source)):
         raise ImpastoError(f"replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image", "replay")
+    return _parsed(read_input(sidecar_path(source), "record", "replay"), source)
+
+
+def _parsed(data: bytes, source: Path) -> dict[str, Any]:
+    """A record's JSON, with every entry a replay reads present and of its type."""
     try:
-        record = json.loads(text)
-        missing = sorted({"settings", "content", "styles", "weights_sha256"} - set(record))
-    except (ValueError, TypeError) as error:
-        raise ImpastoError(f"replay {source}: its impasto record is damaged ({error})", "replay") from error
-    if missing:
-        raise ImpastoError(f"replay {source}: its impasto record lacks {', '.join(missing)}", "replay")
+        record = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ImpastoError(f"replay {source}: its impasto record is damaged (not UTF-8 JSON): re-run the original", "replay") from error
+    invalid = _invalid_entry(record)
+    if invalid:
+        raise ImpastoError(f"replay {source}: its impasto record lacks a valid {invalid!r} entry: re-run the original", "replay")
     return record
+
+
+def _invalid_entry(record: Any) -> str | None:
+    """The first entry a replay needs that is missing or malformed, or None."""
+    if not isinstance(record, dict):
+        return "settings"
+    for key, kind in RECORD.items():
+        if not isinstance(record.get(key), kind):
+            return key
+    for key, entries in (("content", [record["content"]]), ("styles", record["styles"])):
+        if not entries or not all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in INPUT) for e in entries):
+            return key
+    return None
 
 
 def replay_inputs(record: dict[str, Any]) -> tuple[str, list[str]]:

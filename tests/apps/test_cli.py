@@ -61,7 +61,7 @@ def bad_inputs(tmp_path, content_path):
     (tmp_path / "notes.jpg").write_text("not a picture")
     (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
     return {
-        "missing": (tmp_path / "nope.jpg", "not found"),
+        "missing": (tmp_path / "nope.jpg", "does not exist"),
         "truncated": (truncated, "truncated"),
         "non-image": (tmp_path / "notes.jpg", "notes.jpg"),
         "corrupt": (tmp_path / "corrupt.png", "corrupt.png"),
@@ -124,5 +124,5 @@ def test_missing_weights_file_names_the_flag(capsys, tmp_path, content_path, sty
 
 
 def test_debug_shows_the_traceback(tmp_path, content_path, style_path):
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(Exception, match="does not exist"):
         main([str(tmp_path / "nope.jpg"), str(style_path), "-o", str(tmp_path / "o.png"), "--debug", *RUN])

@@ -177,22 +177,25 @@ def test_exif_orientation_applied(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ImpastoError, match=r"not found: .*nowhere\.jpg: check the path"):
+    with pytest.raises(ImpastoError, match=r"nowhere\.jpg does not exist: check the path"):
         load_image(tmp_path / "nowhere.jpg")
 
 
 def test_directory(tmp_path: Path) -> None:
     folder = tmp_path / "folder.png"
     folder.mkdir()
-    with pytest.raises(ImpastoError, match=r"folder\.png is a directory"):
+    with pytest.raises(ImpastoError, match=r"folder\.png is a folder: give a file"):
         load_image(folder)
 
 
-@pytest.mark.parametrize("content", [b"this is just text\n", b""])
-def test_not_an_image(tmp_path: Path, content: bytes) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"this is just text\n", r"notes\.jpg is not an image format"), (b"", r"notes\.jpg is empty \(0 bytes\)")],
+)
+def test_not_an_image(tmp_path: Path, content: bytes, message: str) -> None:
     fake = tmp_path / "notes.jpg"
     fake.write_bytes(content)
-    with pytest.raises(ImpastoError, match=r"notes\.jpg is not an image format"):
+    with pytest.raises(ImpastoError, match=message):
         load_image(fake)
 
 
@@ -240,8 +243,8 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Image, "open", refuse)
-    with pytest.raises(ImpastoError, match=r"Cannot read input image .*secret\.png: permission"):
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(ImpastoError, match=r"input image .*secret\.png cannot be read: permission denied"):
         load_image(path)
 
 
@@ -352,7 +355,7 @@ def test_check_output_path_parent_is_a_file(tmp_path: Path) -> None:
 
 def test_check_output_path_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "out.png").mkdir()
-    with pytest.raises(ImpastoError, match=r"out\.png is a directory"):
+    with pytest.raises(ImpastoError, match=r"out\.png is a folder"):
         check_output_path(tmp_path / "out.png")
 
 

@@ -57,7 +57,9 @@ def test_cli_checkpoint_then_resume_gives_the_same_image_and_log(
 ) -> None:
     common = ["--model", "squeezenet1_1", "--weights", squeezenet_weights, "--size", 48, "--iterations", 10, "--quiet"]
     out = tmp_path / "out.png"
-    assert run_cli(content_path, style_path, "-o", out, "--checkpoint-every", 4, "--loss-log", tmp_path / "a.csv", *common) == 0
+    assert run_cli(
+        content_path, style_path, "-o", out, "--checkpoint-every", 4, "--keep-checkpoint", "--loss-log", tmp_path / "a.csv", *common
+    ) == 0
     checkpoint = load_checkpoint(tmp_path / "out.ckpt")
     assert checkpoint.resume.iteration == 8  # the last multiple of 4 before the end
     assert len(checkpoint.recorders["losses"]["rows"]) == 8
@@ -72,12 +74,12 @@ def test_cli_checkpoint_then_resume_gives_the_same_image_and_log(
 
 def test_resume_refuses_changed_settings(tmp_path, content_path, style_path, squeezenet_weights, capsys) -> None:
     common = ["--model", "squeezenet1_1", "--weights", squeezenet_weights, "--size", 32, "--iterations", 3, "--quiet"]
-    assert run_cli(content_path, style_path, "-o", tmp_path / "o.png", "--checkpoint-every", 2, *common) == 0
+    assert run_cli(content_path, style_path, "-o", tmp_path / "o.png", "--checkpoint-every", 2, "--keep-checkpoint", *common) == 0
     assert run_cli("--resume", tmp_path / "o.ckpt", "--size", 64) == 1
     assert "--size cannot change" in capsys.readouterr().err
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
     assert run_cli("--resume", tmp_path / "junk.ckpt") == 1
-    assert "not a readable impasto checkpoint" in capsys.readouterr().err
+    assert "is not an impasto checkpoint" in capsys.readouterr().err
 
 
 def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 120.0) -> str:
