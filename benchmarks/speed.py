@@ -120,9 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-sizes", help="sizes for the memory section, comma-separated")
     parser.add_argument("--memory-networks", default="vgg19,squeezenet1_1", help="networks for the memory section")
     parser.add_argument("--memory-probe", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-checkpointing", action="store_true", help="memory section: keep every activation")
     args = parser.parse_args(argv)
     if args.memory_probe:
-        return memory_probe(args.memory_probe[0], int(args.memory_probe[1]), args.device)
+        return memory_probe(args.memory_probe[0], int(args.memory_probe[1]), args.device, not args.no_checkpointing)
     device = select_device(args.device)
     report = {"machine": machine(device), "quick": args.quick, "torch_threads": torch.get_num_threads()}
     sections = args.sections.split(",")
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if "memory" in sections:
         sizes = [512, 1024] if args.quick else [512, 1024, 2048, 4096]
         sizes = [int(s) for s in args.memory_sizes.split(",")] if args.memory_sizes else sizes
-        report["memory"] = memory_section(sizes, args.device, args.memory_networks.split(","))
+        report["memory"] = memory_section(sizes, args.device, args.memory_networks.split(","), args.no_checkpointing)
     write(report, args.out / ("speed-quick" if args.quick else "speed"), device)
     return 0
 
@@ -145,10 +146,14 @@ def machine(device: torch.device) -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
-def memory_probe(model: str, size: int, device_name: str) -> int:
+def memory_probe(model: str, size: int, device_name: str, checkpointing: bool = True) -> int:
     """Runs a one-step default-mode run at `size` and prints its peak memory (GiB)."""
     import resource
 
+    from impasto.optim import memory
+
+    if not checkpointing:
+        memory.CHECKPOINT_PIXELS = 2**62
     settings = next(s for s in networks() if s.model == model)
     settings = Settings(**{**settings.to_dict(), "size": size, "iterations": 1, "scales": 1, "device": device_name})
     stylize(CONTENT, STYLE, settings)
@@ -161,16 +166,18 @@ def memory_probe(model: str, size: int, device_name: str) -> int:
     return 0
 
 
-def memory_section(sizes: list[int], device_name: str, models: list[str]) -> list[dict]:
+def memory_section(sizes: list[int], device_name: str, models: list[str], keep_all: bool = False) -> list[dict]:
     """Peak memory (RSS on CPU, max allocated on GPU) of a short run at each size, each in its own process."""
     rows = []
     for settings in (s for s in networks() if s.model in models):
         for size in sizes:
             command = [sys.executable, __file__, "--memory-probe", settings.model, str(size), "--device", device_name]
+            command += ["--no-checkpointing"] if keep_all else []
             began = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True)
             lines = done.stdout.strip().splitlines()
-            row = {"network": settings.model, "size": size, "seconds": round(time.perf_counter() - began, 1)}
+            row = {"network": settings.model, "size": size, "checkpointing": size * size >= 1024 * 1024 and not keep_all,
+                   "seconds": round(time.perf_counter() - began, 1)}
             row.update(json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr.strip()[-300:]})
             rows.append(row)
             print_row(row)

@@ -27,7 +27,8 @@ from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_
 from impasto.losses.objective import Objective, Term, layers_of
 from impasto.optim.control import RunControl
 from impasto.optim.loop import Report, Resume, optimize
-from impasto.optim.memory import CHECKPOINT_PIXELS, fit_memory, lbfgs_history, memory_budget
+from impasto.optim import memory
+from impasto.optim.memory import fit_memory, lbfgs_history, memory_budget
 from impasto.optim.schedule import scale_sizes, split_iterations
 from impasto.settings import Settings
 
@@ -134,7 +135,7 @@ class Stylizer:
             first = self._start(start, settings, inputs.content) if pixels is None else _upsample(pixels, inputs.content)
             history = lbfgs_history(first, budget) if settings.optimizer.startswith("lbfgs") else 0
             control.reason = None  # each scale says for itself whether it ended early
-            extractor.checkpointing = first[0, 0].numel() >= CHECKPOINT_PIXELS
+            extractor.checkpointing = first[0, 0].numel() >= memory.CHECKPOINT_PIXELS
             fitted = fit_memory(objective, first, budget, self.spec.halo, fixed=2 * history * first.numel() * 4)
             pixels = optimize(
                 fitted,

@@ -90,6 +90,21 @@ def remembered_sha256(path: Path) -> str:
     return digest
 
 
+def weights_sha256(model: str, weights: str | os.PathLike[str] | None) -> str:
+    """The checksum a Stylizer of these weights records, known without loading the network:
+    'random', the official file's published digest, or the user's file's (remembered) hash."""
+    if str(weights) == "random":
+        return "random"
+    if weights is None:
+        return spec(model).sha256
+    try:
+        return remembered_sha256(Path(weights).expanduser())
+    except OSError as error:
+        raise ImpastoError(
+            f"weights {weights}: cannot read it ({error.strerror}): check the path", "weights"
+        ) from error
+
+
 def _matches(digest: str, expected: str) -> bool:
     return digest.startswith(expected.lower())
 

@@ -42,8 +42,17 @@ class Progress:
     and about LOG_LINES lines per scale elsewhere; `quiet` shows nothing.
     """
 
-    def __init__(self, *, quiet: bool = False, log_every: int = 0, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        quiet: bool = False,
+        log_every: int = 0,
+        stream: TextIO | None = None,
+        desc: str | None = None,
+        leave: bool = True,
+    ) -> None:
         self.stream = stream or sys.stderr
+        self.desc, self.leave = desc, leave
         self.quiet = quiet
         self.log_every = log_every
         self.bar_mode = not quiet and log_every == 0 and self.stream.isatty()
@@ -67,9 +76,10 @@ class Progress:
         self._first = (it.iteration, it.elapsed)
         if self.bar_mode:
             label = f"scale {it.scale + 1}/{it.scales}" if it.scales > 1 else "impasto"
+            label = f"{self.desc} {label}" if self.desc and it.scales > 1 else self.desc or label
             self._bar = tqdm(
                 total=it.iterations, initial=it.iteration, desc=label, unit="it",
-                file=self.stream, dynamic_ncols=True, leave=True,
+                file=self.stream, dynamic_ncols=True, leave=self.leave,
             )
 
     def _update_bar(self, it: Iterate) -> None:

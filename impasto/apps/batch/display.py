@@ -34,7 +34,10 @@ class BatchDisplay:
         self._end_job()
         self.bar.set_postfix_str(job.output.name)
         shown = self.bar_mode or self.log_every > 0  # in a log, one line per job is enough unless asked
-        self._job = Progress(quiet=self.quiet or not shown, log_every=self.log_every, stream=self.stream)
+        self._job = Progress(
+            quiet=self.quiet or not shown, log_every=self.log_every, stream=self.stream,
+            desc=job.output.stem, leave=False,  # one clean line per job: the jobs bar keeps the count
+        )
         return self._job
 
     def finished(self, outcome: Outcome) -> None:

@@ -8,8 +8,7 @@ from typing import Any
 
 from impasto.apps.batch.plan import Job
 from impasto.errors import ImpastoError
-from impasto.features.weights import sha256_file
-from impasto.features.registry import spec
+from impasto.features.weights import sha256_file, weights_sha256
 from impasto.record.provenance import read_record
 from impasto.settings import Settings
 
@@ -31,7 +30,7 @@ class Finished:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = _comparable(settings.resolved().to_dict())
-        self.weights_sha256 = weights_sha256(settings)
+        self.weights_sha256 = weights_sha256(settings.model, settings.weights)
         self._checksums: dict[Path, str | None] = {}
 
     def previous(self, job: Job) -> Previous:
@@ -65,19 +64,6 @@ class Finished:
             except OSError:
                 self._checksums[path] = None
         return self._checksums[path]
-
-
-def weights_sha256(settings: Settings) -> str:
-    """The checksum a Stylizer of these settings records, known without loading the network:
-    the official file's published digest, the user's file hashed, or 'random'."""
-    if settings.weights == "random":
-        return "random"
-    if settings.weights is None:
-        return spec(settings.model).sha256
-    try:
-        return sha256_file(Path(settings.weights).expanduser())
-    except OSError as error:
-        raise ImpastoError(f"cannot read --weights {settings.weights} ({error.strerror}): check the path") from error
 
 
 def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
