@@ -104,3 +104,10 @@ def test_warping_error_is_zero_for_a_video_that_follows_its_flow():
     assert warping_error(frames, [moved]) < 1e-3
     flicker = [frames[0], np.clip(frames[1].astype(int) + 40, 0, 255).astype(np.uint8)]
     assert warping_error(flicker, [moved]) > 0.01
+
+
+def test_flow_found_on_larger_frames_is_rescaled_to_the_output_size():
+    earlier = texture(128, 160, seed=3)
+    moved = motion(np.roll(earlier, -4, axis=1), earlier, size=(80, 64))  # 4 px at 160 wide is 2 px at 80
+    assert moved.flow.shape == (64, 80, 2) and moved.visible.shape == (64, 80)
+    assert np.allclose(np.median(moved.flow[8:-8, 8:-8].reshape(-1, 2), 0), (2, 0), atol=0.2)

@@ -47,7 +47,7 @@ def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
     """`image` (B, C, H, W) resampled (bilinear) at x + flow(x): moved onto the grid the
     flow starts from. Samples outside the image take the nearest border pixel."""
     height, width = flow.shape[:2]
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(height).float(), torch.arange(width).float(), indexing="ij")
     moved = torch.from_numpy(np.ascontiguousarray(flow)).to(torch.float32)
     gx = (xs + moved[..., 0]) * (2 / max(width - 1, 1)) - 1
     gy = (ys + moved[..., 1]) * (2 / max(height - 1, 1)) - 1
@@ -75,7 +75,7 @@ def consistency(backward: np.ndarray, forward: np.ndarray) -> tuple[np.ndarray, 
     height, width = backward.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     x, y = xs + backward[..., 0], ys + backward[..., 1]
-    outside = (x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)
+    outside = (x < -0.5) | (x > width - 0.5) | (y < -0.5) | (y > height - 0.5)  # beyond the border pixels' extent
     du_dy, du_dx = np.gradient(backward[..., 0])
     dv_dy, dv_dx = np.gradient(backward[..., 1])
     steep = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2
@@ -84,9 +84,24 @@ def consistency(backward: np.ndarray, forward: np.ndarray) -> tuple[np.ndarray, 
     return visible.astype(np.float32), (visible & ~boundary).astype(np.float32)
 
 
-def motion(current: np.ndarray, earlier: np.ndarray) -> Motion:
-    """The flow from frame `current` to frame `earlier` (uint8 RGB arrays) and its masks."""
+def resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A flow field resampled to `size` (width, height) of the same view, its vectors rescaled."""
+    height, width = flow.shape[:2]
+    if (width, height) == size:
+        return flow
+    cv2 = _cv2()
+    shrink = size[0] < width
+    resized = cv2.resize(flow, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return resized * np.array([size[0] / width, size[1] / height], np.float32)
+
+
+def motion(current: np.ndarray, earlier: np.ndarray, size: tuple[int, int] | None = None) -> Motion:
+    """The flow from frame `current` to frame `earlier` (uint8 RGB arrays) and its masks, at
+    `size` (width, height; default: the frames'). Flow found on frames larger than the
+    output follows small moving objects that a flow found at the output's size blurs away."""
     backward = optical_flow(current, earlier)
     forward = optical_flow(earlier, current)
+    if size is not None:
+        backward, forward = resize_flow(backward, size), resize_flow(forward, size)
     visible, reliable = consistency(backward, forward)
     return Motion(backward, visible, reliable)

@@ -17,20 +17,29 @@ from PIL import Image
 
 from impasto.atomic import replacing
 from impasto.errors import ImpastoError
-from impasto.image.io import resize_longest
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+FLOW_DETAIL = 2.0
+"""Optical flow is found on frames this many times the output's size (at most the input's)."""
 
 
 @dataclass(frozen=True)
 class Clip:
     """The frames chosen from a video, resized, and what is needed to write them back."""
 
-    frames: list[np.ndarray]  # (H, W, 3) uint8 RGB, even sides
+    frames: list[np.ndarray]  # (H, W, 3) uint8 RGB at the output size, even sides (H.264 wants them)
+    flow_frames: list[np.ndarray]  # the same frames, larger where the input allows, for optical flow
     fps: float  # the output's frame rate: the input's, divided by the subsampling step
     source: Path
     start_seconds: float  # where the chosen frames begin in the input
     has_audio: bool
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the output frames."""
+        return self.frames[0].shape[1], self.frames[0].shape[0]
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,10 @@ class Cut:
         return index >= self.start and (index - self.start) % self.every == 0
 
 
-def _even(frame: np.ndarray) -> np.ndarray:
-    """Drops a last odd row or column: H.264 in yuv420p needs even sides."""
-    height, width = frame.shape[:2]
-    return frame[: max(2, height - height % 2), : max(2, width - width % 2)]
+def output_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """The (width, height) of frames scaled to `longest`, each side rounded to an even number."""
+    scale = longest / max(width, height)
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
 def _decoded(path: Path) -> Iterator[dict | bytes]:
@@ -75,23 +84,27 @@ def _decoded(path: Path) -> Iterator[dict | bytes]:
 
 
 def read_clip(path: str | os.PathLike[str], size: int, cut: Cut = Cut()) -> Clip:
-    """The frames `cut` picks from the video at `path`, their longest side resized to `size`."""
+    """The frames `cut` picks from the video at `path`, their longest side about `size`."""
     source = Path(path)
     decoded = _decoded(source)
     meta = next(decoded)
     width, height = meta["size"]
     fps = float(meta.get("fps") or 0) or 25.0
-    frames = []
+    shown = output_size(width, height, size)
+    detail = output_size(width, height, min(max(width, height), round(max(shown) * FLOW_DETAIL)))
+    frames, flow_frames = [], []
     with contextlib.closing(decoded):
         for index, raw in enumerate(decoded):
             if cut.count is not None and len(frames) == cut.count:
                 break
             if cut.takes(index):
-                frame = np.frombuffer(raw, np.uint8).reshape(height, width, 3)
-                frames.append(_even(np.asarray(resize_longest(Image.fromarray(frame), size))))
+                frame = Image.fromarray(np.frombuffer(raw, np.uint8).reshape(height, width, 3))
+                frames.append(np.asarray(frame.resize(shown, Image.Resampling.LANCZOS)))
+                larger = frame.resize(detail, Image.Resampling.LANCZOS) if detail != shown else None
+                flow_frames.append(frames[-1] if larger is None else np.asarray(larger))
     if not frames:
         raise ImpastoError(f"{source} has no frames from --start {cut.start}: it may be shorter than that")
-    return Clip(frames, fps / cut.every, source, cut.start / fps, bool(meta.get("audio_codec")))
+    return Clip(frames, flow_frames, fps / cut.every, source, cut.start / fps, bool(meta.get("audio_codec")))
 
 
 def check_video_path(path: str | os.PathLike[str], overwrite: bool) -> Path:

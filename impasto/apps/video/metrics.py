@@ -11,11 +11,13 @@ import numpy as np
 import torch
 
 from impasto.apps.video.flow import Motion, motion, warp
+from impasto.apps.video.io import Clip
 
 
-def clip_motions(frames: Sequence[np.ndarray]) -> list[Motion]:
-    """The motion from each frame to the one before it (frame t -> t-1, for t >= 1)."""
-    return [motion(frames[t], frames[t - 1]) for t in range(1, len(frames))]
+def clip_motions(clip: Clip) -> list[Motion]:
+    """The motion from each frame of the clip to the one before it (frame t -> t-1, for t >= 1)."""
+    frames = clip.flow_frames
+    return [motion(frames[t], frames[t - 1], clip.size) for t in range(1, len(frames))]
 
 
 def _pixels(frame: np.ndarray) -> torch.Tensor:

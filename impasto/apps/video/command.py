@@ -1,0 +1,122 @@
+"""`impasto video CLIP STYLE... -o OUT.mp4`: a video stylised frame by frame with temporal
+consistency, resumable (finished frames are kept), with the input's frame rate and audio."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from impasto.apps.cli import guarded, settings_arguments, settings_from
+from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
+from impasto.apps.video.io import Cut, check_video_path, read_clip, write_video
+from impasto.apps.video.store import FrameStore, frames_folder
+from impasto.apps.video.stylize import (
+    FRAME_ITERATIONS, MODES, TEMPORAL_WEIGHT, TEMPORAL_WEIGHT_GRAM, Consistency, FrameDone, stylize_frames,
+)  # fmt: skip
+from impasto.engine import Stylizer
+from impasto.image.io import load_image
+from impasto.record.progress import DownloadBar
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="impasto video",
+        description="Stylise a video: every frame repainted in the style's manner, steady from frame to frame "
+        "(optical flow warm start and temporal loss, Ruder et al. 2016). Finished frames are kept in "
+        "OUTPUT_frames/, so an interrupted run goes on where it stopped when run again.",
+    )
+    parser.add_argument("video", help="the input video (any file ffmpeg reads)")
+    parser.add_argument("style", nargs="+", help="the style image(s)")
+    parser.add_argument(
+        "-o", "--output", help="output video: .mp4 (H.264, the input's audio copied) or .gif (default: VIDEO_STYLE.mp4)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace the output video if it exists")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print no progress and no messages but errors")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    frames = parser.add_argument_group("frames")
+    frames.add_argument("--start", type=int, default=0, metavar="N", help="first frame, counted from 0 (default: 0)")
+    frames.add_argument("--frames", type=int, metavar="N", help="number of frames to stylise (default: to the end)")
+    frames.add_argument(
+        "--every", type=int, default=1, metavar="K",
+        help="use every K-th frame; the frame rate is divided by K, so the video lasts as long (default: 1)",
+    )  # fmt: skip
+    steady = parser.add_argument_group("temporal consistency")
+    steady.add_argument(
+        "--mode", choices=MODES, default="temporal",
+        help="temporal: warm start and temporal loss; warm: warm start only; independent: each frame "
+        "as a still image (flickers) (default: temporal)",
+    )  # fmt: skip
+    steady.add_argument(
+        "--temporal-weight", type=float, metavar="W",
+        help="weight of the temporal loss; higher holds each frame closer to the last "
+        f"(default: {TEMPORAL_WEIGHT:g}, or {TEMPORAL_WEIGHT_GRAM:g} with --style-loss gram)",
+    )  # fmt: skip
+    steady.add_argument(
+        "--frame-iterations", type=int, default=FRAME_ITERATIONS, metavar="N",
+        help=f"iterations per frame after the first, which runs --iterations (default: {FRAME_ITERATIONS})",
+    )  # fmt: skip
+    steady.add_argument(
+        "--long-term", type=int, default=1, metavar="K",
+        help="tie each frame to the last K results, each pixel to the nearest one it was seen in (default: 1)",
+    )  # fmt: skip
+    settings_arguments(parser)
+    return parser
+
+
+def _describe(
+    args: argparse.Namespace, stylizer: Stylizer, overrides: dict[str, Any], consistency: Consistency, cut: Cut
+) -> dict[str, Any]:
+    """What makes a run's frames what they are: kept with them, compared on a rerun."""
+    return {
+        "video": str(Path(args.video).resolve()),
+        "styles": [str(Path(s).resolve()) for s in args.style],
+        "settings": stylizer.settings_for(**overrides).to_dict(),
+        "consistency": dataclasses.asdict(consistency),
+        "cut": dataclasses.asdict(cut),
+    }
+
+
+def _progress(bar: tqdm) -> Any:
+    def update(done: FrameDone) -> None:
+        bar.set_postfix_str("kept from before" if done.reused else f"{done.seconds:.1f} s/frame")
+        bar.update()
+
+    return update
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    output = check_video_path(args.output or f"{Path(args.video).stem}_{Path(args.style[0]).stem}.mp4", args.overwrite)
+    consistency = Consistency(args.mode, args.temporal_weight, args.frame_iterations, args.long_term)
+    cut = Cut(args.start, args.frames, args.every)
+    stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar())
+    stylizer.settings_for()  # settings errors before the video is decoded
+    styles = [load_image(path) for path in args.style]
+    clip = read_clip(args.video, settings.size, cut)
+    overrides = {"size": max(clip.size)}  # even sides for H.264 may move it by a pixel
+    store = FrameStore(frames_folder(output), _describe(args, stylizer, overrides, consistency, cut))
+    store.open()
+    with sigterm_interrupts():
+        with tqdm(total=len(clip.frames), unit="frame", disable=args.quiet, file=sys.stderr) as bar:
+            try:
+                results = stylize_frames(stylizer, clip, styles, store, consistency, on_frame=_progress(bar))
+            except KeyboardInterrupt as error:
+                kept = sum(1 for _ in store.folder.glob("[0-9]*.png"))
+                message = f"interrupted: {kept} of {len(clip.frames)} frames kept in {store.folder}"
+                raise as_interrupted(error).with_message(f"{message}; run the same command to go on") from None
+        write_video(results, output, clip)
+    if not args.quiet:
+        print(f"wrote {output}: {len(results)} frames at {clip.fps:g} fps (frames in {store.folder})", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `impasto video` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return guarded(lambda: _run(args), args.debug)

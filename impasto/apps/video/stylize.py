@@ -1,0 +1,156 @@
+"""The frame loop of a video run: each frame stylised in turn, started from the previous
+result moved along the optical flow and held to it by the temporal loss (Ruder et al. 2016),
+finished frames kept on disk so that an interrupted run goes on where it stopped."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from impasto.apps.video.flow import Motion, motion, warp
+from impasto.apps.video.io import Clip
+from impasto.apps.video.store import FrameStore
+from impasto.apps.video.temporal import TemporalLoss, long_term_weights
+from impasto.engine import RunControl, Stylizer
+from impasto.errors import ImpastoError
+from impasto.image.color import luminance
+from impasto.image.io import to_tensor
+from impasto.settings import Settings
+
+MODES = ("temporal", "warm", "independent")
+TEMPORAL_WEIGHT = 1e2
+TEMPORAL_WEIGHT_GRAM = 1e3
+"""Default temporal weights, with the relative style losses and with the paper's unnormalised
+Gram loss (its terms are larger, so the temporal term needs more weight to hold its own);
+both measured, see benchmarks/video.py."""
+FRAME_ITERATIONS = 20
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """How frames are tied together.
+
+    independent: every frame from the settings' `init`, as a still image;
+    warm: frame t starts from result t-1 warped by the flow (disoccluded pixels from frame t);
+    temporal: warm, plus the temporal loss to the warped results of the last `long_term`
+    frames, weighted by `temporal_weight` (None: the default for the run's style loss);
+    disoccluded pixels start from the nearest of those frames that saw them.
+    After the first frame, `frame_iterations` (None: the settings' iterations) run per frame.
+    """
+
+    mode: str = "temporal"
+    temporal_weight: float | None = None
+    frame_iterations: int | None = FRAME_ITERATIONS
+    long_term: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ImpastoError(f"--mode {self.mode!r} is unknown: choose from {', '.join(MODES)}")
+        if self.temporal_weight is not None and not self.temporal_weight >= 0:
+            raise ImpastoError(f"--temporal-weight must be zero or positive, got {self.temporal_weight}")
+        if self.frame_iterations is not None and self.frame_iterations < 1:
+            raise ImpastoError(f"--frame-iterations must be at least 1, got {self.frame_iterations}")
+        if self.long_term < 1:
+            raise ImpastoError(f"--long-term must be at least 1, got {self.long_term}")
+
+
+def default_temporal_weight(style_loss: str) -> float:
+    """The temporal weight that suits a style loss when none is given."""
+    return TEMPORAL_WEIGHT_GRAM if style_loss == "gram" else TEMPORAL_WEIGHT
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    """Reported after each frame: which, of how many, how long it took, whether it was kept from before."""
+
+    index: int
+    frames: int
+    seconds: float
+    reused: bool
+
+
+def stylize_frames(
+    stylizer: Stylizer,
+    clip: Clip,
+    style: Any,
+    store: FrameStore,
+    consistency: Consistency = Consistency(),
+    *,
+    on_frame: Callable[[FrameDone], None] | None = None,
+    control: RunControl | None = None,
+    **overrides: Any,
+) -> list[np.ndarray]:
+    """Stylises the clip's frames in order at their size (`overrides` may not change it) and
+    returns the results; frames already in `store` are reused, new ones saved there."""
+    overrides = {**overrides, "size": max(clip.size)}
+    results: list[np.ndarray] = []
+    for index in range(len(clip.frames)):
+        started = time.perf_counter()
+        kept = store.load(index)
+        image = kept if kept is not None else _stylize_frame(stylizer, clip, results, style, consistency, control, overrides)
+        if control is not None and control.stopped:
+            break  # a frame cut short is not a finished frame: it is neither kept nor returned
+        if image.size != clip.size:
+            width, height = image.size
+            raise ImpastoError(f"{store.path(index)} is {width}x{height}, not the video's size: delete {store.folder}")
+        if kept is None:
+            store.save(index, image)
+        results.append(np.asarray(image))
+        if on_frame is not None:
+            on_frame(FrameDone(index, len(clip.frames), time.perf_counter() - started, kept is not None))
+    return results
+
+
+def _stylize_frame(
+    stylizer: Stylizer,
+    clip: Clip,
+    results: Sequence[np.ndarray],
+    style: Any,
+    consistency: Consistency,
+    control: RunControl | None,
+    overrides: dict[str, Any],
+) -> Image.Image:
+    """One frame: as a still image first (or in independent mode), else warm-started."""
+    content = Image.fromarray(clip.frames[len(results)])
+    if not results or consistency.mode == "independent":
+        return stylizer.run(content, style, control=control, **overrides)
+    start, terms = _warm_start(clip, results, consistency, stylizer.settings_for(**overrides))
+    # one scale: a warm start is already the full-size image a coarse-to-fine run would build up
+    overrides = {**overrides, "scales": None, "min_size": None, "scale_iterations": None}
+    if consistency.frame_iterations is not None:
+        overrides["iterations"] = consistency.frame_iterations
+    return stylizer.run(content, style, start=start, extra_terms=terms, control=control, **overrides)
+
+
+def _warm_start(
+    clip: Clip, results: Sequence[np.ndarray], consistency: Consistency, settings: Settings
+) -> tuple[torch.Tensor, list[tuple[str, TemporalLoss, float]]]:
+    """Frame t's starting image (each pixel from the nearest earlier result that saw it, moved
+    along the flow; pixels none saw from frame t itself) and its temporal term, if any."""
+    index = len(results)
+    grey = settings.preserve_color == "luminance"  # the run optimises the luminance only
+    earlier = 1 if consistency.mode == "warm" else min(consistency.long_term, index)
+    frames = clip.flow_frames
+    motions = [motion(frames[index], frames[index - k], clip.size) for k in range(1, earlier + 1)]
+    warped = torch.cat([_warped(results[index - k], m, grey) for k, m in enumerate(motions, 1)])
+    seen = long_term_weights([torch.from_numpy(m.visible)[None] for m in motions])
+    now = to_tensor(Image.fromarray(clip.frames[index]))
+    start = (seen * warped).sum(0, keepdim=True) + (1 - seen.sum(0, keepdim=True)) * (luminance(now) if grey else now)
+    weight = consistency.temporal_weight
+    weight = default_temporal_weight(settings.style_loss) if weight is None else weight
+    if consistency.mode != "temporal" or weight == 0:
+        return start, []
+    reliable = long_term_weights([torch.from_numpy(m.reliable)[None] for m in motions])
+    return start, [("temporal", TemporalLoss(warped, reliable), weight)]
+
+
+def _warped(result: np.ndarray, moved: Motion, grey: bool) -> torch.Tensor:
+    """An earlier result moved onto the current frame's grid (its luminance when only that is optimised)."""
+    pixels = to_tensor(Image.fromarray(result))
+    return warp(luminance(pixels) if grey else pixels, moved.flow).clamp(0, 1)
