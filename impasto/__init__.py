@@ -7,7 +7,6 @@ start-up import no PyTorch before they need it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 __all__ = ["ImpastoError", "Iterate", "OutputOptions", "RunControl", "Settings", "Stylizer", "stylize", "__version__"]
@@ -22,14 +21,8 @@ _HOMES = {
     "stylize": "impasto.engine",
 }
 
-if TYPE_CHECKING:
-    from impasto.engine import Iterate, RunControl, Stylizer, stylize
-    from impasto.errors import ImpastoError
-    from impasto.record.options import OutputOptions
-    from impasto.settings import Settings
 
-
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in _HOMES:
         raise AttributeError(f"module 'impasto' has no attribute {name!r}")
     value = getattr(importlib.import_module(_HOMES[name]), name)
