@@ -178,6 +178,8 @@ class Runner:
 
 def _ended(state: str, live: LiveRun) -> str:
     if state == DONE:
+        if live.done < live.total:
+            return f"finished at iteration {live.done} of {live.total}: the loss had stopped improving"
         return f"finished {live.total} iterations"
     why = "stopped" if state == STOPPED else "the server stopped"
     return f"{why} at iteration {live.done} of {live.total}; kept that image"
