@@ -1,138 +1,152 @@
-"""Quality benchmark: the losses each optimisation mode reaches on the same budget.
+"""Quality benchmark: impasto's results beside jcjohnson/neural-style's published ones.
 
-Modes (all with the network's default weights and layers, content start):
-- paper:    single scale, L-BFGS, as in Gatys et al. 2016;
-- multires: L-BFGS over 3 scales (half the size up to the full size, by sqrt(2)), with
-            as many iterations as cost the same as the paper mode's (cost ~ pixels);
-- adam:     single scale, Adam without the iterate average;
-- adam-ema: single scale, Adam with the default iterate average.
-Every result is measured afterwards by one reference network (the run's network, fp32,
-full output size, on the 8-bit image that is saved): content, style and total loss with
-the default weights. SqueezeNet 1.1 runs with the real weights beside the repo; VGG-19
-with `--vgg-weights FILE`, else a fixed random VGG-19 that proves the plumbing only.
+Every result is graded by measures that use no network (`measures.py`): the style distance
+(patch sliced-Wasserstein over a Gaussian pyramid, lower is closer to the artwork) and the
+content similarity (SSIM of blurred luminance, higher keeps more of the photo). For each of
+the nine reference pairs it runs impasto's defaults (SqueezeNet 1.1, real weights) at
+`--size`, measures the result and the reference output the same way, and draws a contact
+sheet: photo | style | reference | impasto. `--strengths` adds impasto's curve over the
+style weight (at `--sweep-size`); `--variant key=value,...` adds runs with other settings
+(starts, scales, losses), each measured the same way.
 
-Writes results/quality-*.png, results/quality.json and results/quality.md.
+Writes results/quality.json, results/quality.md and results/sheet-*.jpg.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import ast
 import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
-from impasto import Settings, stylize
-from impasto.image.io import load_image, save_image, to_tensor
-from impasto.engine.stylizer import reference_objective
-from impasto.optim.schedule import relative_cost, scale_sizes, split_iterations
+from measures import content_similarity, style_distance
+
+from impasto import Settings, Stylizer
+from impasto.image.io import resize_longest
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared"
-PAIRS = (("tubingen", "starry_night"), ("golden_gate", "the_scream"), ("brad_pitt", "picasso_selfport1907"))
-MODES = ("paper", "multires", "adam", "adam-ema")
+REFERENCES = (  # reference file, photo, artwork
+    ("golden_gate_matisse", "golden_gate", "woman-with-hat-matisse"),
+    ("golden_gate_scream", "golden_gate", "the_scream"),
+    ("golden_gate_seated", "golden_gate", "seated-nude"),
+    ("golden_gate_starry", "golden_gate", "starry_night"),
+    ("tubingen_scream", "tubingen", "the_scream"),
+    ("tubingen_seated_nude", "tubingen", "seated-nude"),
+    ("tubingen_shipwreck", "tubingen", "shipwreck"),
+    ("tubingen_starry", "tubingen", "starry_night"),
+    ("pitt_picasso_content_5_style_10", "brad_pitt", "picasso_selfport1907"),
+)
 
 
-def equal_cost_iterations(size: int, scales: int, budget: int) -> int:
-    """The most total iterations of a `scales`-scale run that cost at most `budget` full-size ones."""
-    sizes = scale_sizes(size, scales=scales)
-    total = budget
-    while relative_cost(sizes, split_iterations(total + 1, scales)) <= budget:
-        total += 1
-    return total
+def tensor(image: Image.Image) -> torch.Tensor:
+    """(3, H, W) float tensor in 0..1."""
+    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32)).permute(2, 0, 1) / 255
 
 
-def mode_settings(base: Settings, mode: str, budget: int) -> Settings:
-    """The settings of one mode, on `budget` full-size iterations."""
-    if mode == "paper":
-        return dataclasses.replace(base, optimizer="lbfgs", iterations=budget)
-    if mode == "multires":
-        iterations = equal_cost_iterations(base.size, 3, budget)
-        return dataclasses.replace(base, optimizer="lbfgs", scales=3, iterations=iterations)
-    return dataclasses.replace(base, optimizer="adam", iterations=budget, ema_decay=None if mode == "adam-ema" else 0.0)
+def measure(result: Image.Image, photo: Image.Image, style: Image.Image) -> dict[str, float]:
+    """Style distance and content similarity of one result."""
+    return {"style_distance": style_distance(tensor(result), tensor(style)),
+            "content_similarity": content_similarity(tensor(result), tensor(photo))}
 
 
-@torch.no_grad()
-def reference_losses(base: Settings, content: Path, style: Path, result: torch.Tensor) -> dict[str, float]:
-    """Content, style and total loss of `result` by the reference network in fp32 at full size."""
-    objective = reference_objective(content, style, base)
-    return {f"{k}_loss": v.item() for k, v in objective((result * 255).round() / 255).items()}
+def contact_sheet(images: list[Image.Image], height: int = 256) -> Image.Image:
+    """The images side by side at one height, 8 px apart on white."""
+    parts = [im.resize((round(im.width * height / im.height), height), Image.Resampling.LANCZOS) for im in images]
+    sheet = Image.new("RGB", (sum(p.width for p in parts) + 8 * (len(parts) - 1), height), "white")
+    x = 0
+    for part in parts:
+        sheet.paste(part, (x, 0))
+        x += part.width + 8
+    return sheet
 
 
-def run_pair(net: str, base: Settings, pair: tuple[str, str], budget: int, out: Path) -> list[dict]:
-    content, style = (SHARED / "images" / f"{name}.jpg" for name in pair)
-    rows = []
-    for mode in MODES:
-        settings = mode_settings(base, mode, budget)
-        began = time.perf_counter()
-        image = stylize(content, style, settings)
-        seconds = time.perf_counter() - began
-        save_image(image, out / f"quality-{net}-{pair[0]}-{pair[1]}-{mode}.png")
-        losses = reference_losses(base, content, style, to_tensor(image))
-        rows.append({"network": net, "content": pair[0], "style": pair[1], "mode": mode,
-                     "iterations": settings.iterations, "seconds": round(seconds, 2), **losses})
-        print(f"{net:14} {pair[0]:>12} x {pair[1]:<22} {mode:9} {settings.iterations:5d} it "
-              f"{seconds:7.1f} s  content {losses['content_loss']:8.3f}  style {losses['style_loss']:9.3f}  "
-              f"total {losses['total_loss']:9.3f}", flush=True)
-    return rows
+def parse_variant(text: str) -> dict:
+    """'init=blend,scales=3' -> {'init': 'blend', 'scales': 3}."""
+    pairs = (item.split("=", 1) for item in text.split(",") if item)
+    return {key: _value(value) for key, value in pairs}
 
 
-def gallery(pairs: tuple[tuple[str, str], ...], mode: str, out: Path, dest: Path, height: int = 200) -> None:
-    """Content | style | result strips (JPEG, `height` px tall) of the SqueezeNet results."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for content, style in pairs:
-        result = load_image(out / f"quality-squeezenet1_1-{content}-{style}-{mode}.png")
-        parts = [load_image(SHARED / "images" / f"{name}.jpg") for name in (content, style)] + [result]
-        parts = [p.resize((round(p.width * height / p.height), height), Image.Resampling.LANCZOS) for p in parts]
-        strip = Image.new("RGB", (sum(p.width for p in parts) + 8 * (len(parts) - 1), height), "white")
-        x = 0
-        for part in parts:
-            strip.paste(part, (x, 0))
-            x += part.width + 8
-        save_image(strip, dest / f"{content}-{style}.jpg")
+def _value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run_one(stylizer: Stylizer, photo: str, style: str, label: str, out: Path, **overrides) -> tuple[Image.Image, dict]:
+    """Runs one stylisation, saves it, and returns it with its measures."""
+    start = time.perf_counter()
+    result = stylizer.run(SHARED / "images" / f"{photo}.jpg", SHARED / "images" / f"{style}.jpg", **overrides)
+    seconds = time.perf_counter() - start
+    result.save(out / f"quality-{label}-{photo}-{style}.png")
+    images = [Image.open(SHARED / "images" / f"{name}.jpg") for name in (photo, style)]
+    return result, {"label": label, "photo": photo, "style": style, "seconds": round(seconds, 1),
+                    "settings": {k: str(v) for k, v in overrides.items()}, **measure(result, *images)}
 
 
 def markdown(rows: list[dict], note: str) -> str:
-    lines = ["| network | content × style | mode | iterations | seconds | content loss | style loss | total |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+    """The per-pair table (reference beside impasto's default) and any sweep or variant rows."""
+    lines = ["| photo × style | reference: style distance | impasto: style distance | reference: content similarity "
+             "| impasto: content similarity | at least as stylised and as faithful |", "|---|---:|---:|---:|---:|:---:|"]
+    ref = {(r["photo"], r["style"]): r for r in rows if r["label"] == "reference"}
     for r in rows:
-        lines.append(f"| {r['network']} | {r['content']} × {r['style']} | {r['mode']} | {r['iterations']} | "
-                     f"{r['seconds']:.1f} | {r['content_loss']:.3f} | {r['style_loss']:.3f} | {r['total_loss']:.3f} |")
+        if r["label"] != "default":
+            continue
+        q = ref[r["photo"], r["style"]]
+        wins = r["style_distance"] <= q["style_distance"] and r["content_similarity"] >= q["content_similarity"]
+        lines.append(f"| {r['photo']} × {r['style']} | {q['style_distance']:.4f} | {r['style_distance']:.4f} | "
+                     f"{q['content_similarity']:.3f} | {r['content_similarity']:.3f} | {'yes' if wins else 'no'} |")
+    others = [r for r in rows if r["label"] not in ("default", "reference")]
+    if others:
+        lines += ["", "| run | photo × style | settings | style distance | content similarity | seconds |", "|---|---|---|---:|---:|---:|"]
+        lines += [f"| {r['label']} | {r['photo']} × {r['style']} | {', '.join(f'{k}={v}' for k, v in r['settings'].items())} | "
+                  f"{r['style_distance']:.4f} | {r['content_similarity']:.3f} | {r['seconds']} |" for r in others]
     return "\n".join(lines) + f"\n\n{note}\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=384)
-    parser.add_argument("--budget", type=int, default=200, help="full-size iterations per mode")
-    parser.add_argument("--pairs", type=int, default=len(PAIRS), help="how many content/style pairs")
-    parser.add_argument("--vgg-weights", help="real VGG-19 weights, if you have them")
-    parser.add_argument("--vgg-size", type=int, default=128)
-    parser.add_argument("--vgg-budget", type=int, default=30)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--iterations", type=int, help="default: impasto's")
+    parser.add_argument("--pairs", nargs="*", help="reference names to run (default: all nine)")
+    parser.add_argument("--strengths", type=float, nargs="*", default=[], help="style weights for the sweep")
+    parser.add_argument("--sweep-size", type=int, default=256)
+    parser.add_argument("--variant", action="append", default=[], help="extra run at --size, e.g. init=blend,scales=3")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--gallery", type=Path, help="also write content | style | multires strips here")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    squeezenet = Settings(model="squeezenet1_1", weights=str(SHARED / "models" / "squeezenet1_1-caffe.pth"), size=args.size)
-    rows = [r for pair in PAIRS[: args.pairs] for r in run_pair("squeezenet1_1", squeezenet, pair, args.budget, args.out)]
-    vgg_real = args.vgg_weights is not None
-    vgg = Settings(model="vgg19", weights=args.vgg_weights or "random", size=args.vgg_size)
-    rows += run_pair("vgg19" if vgg_real else "vgg19-random", vgg, PAIRS[0], args.vgg_budget, args.out)
-    note = (f"SqueezeNet 1.1 (real ImageNet weights) at {args.size} px, {args.budget} full-size iterations per mode; "
-            f"VGG-19 at {args.vgg_size} px, {args.vgg_budget}. Losses: the run's network in fp32 at full size, "
-            "default weights. " + (f"VGG-19 weights: {args.vgg_weights}." if vgg_real else
-            "vgg19-random is a fixed random VGG-19: it proves the plumbing only, its losses say nothing about quality."))
-    if not vgg_real:
-        print("note: no VGG-19 weights given: the vgg19-random rows prove the plumbing only")
-    (args.out / "quality.json").write_text(json.dumps({"note": note, "rows": rows}, indent=1) + "\n")
+    stylizer = Stylizer(Settings(model="squeezenet1_1", weights=str(SHARED / "models" / "squeezenet1_1-caffe.pth")))
+    base = {"size": args.size} | ({"iterations": args.iterations} if args.iterations else {})
+    rows: list[dict] = []
+    for name, photo, style in (r for r in REFERENCES if not args.pairs or r[0] in args.pairs):
+        images = [Image.open(SHARED / "images" / f"{n}.jpg") for n in (photo, style)]
+        reference = Image.open(SHARED / "references" / f"{name}.png").convert("RGB")
+        reference = resize_longest(reference, args.size)  # measured at the run's size, as impasto's result
+        rows.append({"label": "reference", "photo": photo, "style": style, "seconds": 0, "settings": {}, **measure(reference, *images)})
+        result, row = run_one(stylizer, photo, style, "default", args.out, **base)
+        rows.append(row)
+        contact_sheet([*images, reference, result]).save(args.out / f"sheet-{photo}-{style}.jpg", quality=88)
+        for i, variant in enumerate(args.variant):
+            rows.append(run_one(stylizer, photo, style, f"variant{i}", args.out, **base | parse_variant(variant))[1])
+        for weight in args.strengths:
+            rows.append(run_one(stylizer, photo, style, f"sweep{weight:g}", args.out, **base | {"size": args.sweep_size, "style_weight": weight})[1])
+        (args.out / "quality.json").write_text(json.dumps(rows, indent=1) + "\n")  # partial results survive a stop
+    settings = stylizer.settings_for(**base)
+    note = (f"SqueezeNet 1.1 (real weights), {args.size} px, style_loss {settings.style_loss}, style weight "
+            f"{settings.style_weight:g}, {settings.iterations} iterations at most (stop_tolerance "
+            f"{getattr(settings, 'stop_tolerance', 0)}), start {settings.init}, scales {settings.scales or 1}. "
+            "Style distance: patch sliced-Wasserstein over a 6-level Gaussian pyramid (lower is closer to the artwork); "
+            "content similarity: SSIM of blurred luminance (higher keeps more of the photo). Reference: "
+            "jcjohnson/neural-style's published output, measured the same way.")
     (args.out / "quality.md").write_text(markdown(rows, note))
     print(f"wrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
-    if args.gallery:
-        gallery(PAIRS[: args.pairs], "multires", args.out, args.gallery)
 
 
 if __name__ == "__main__":

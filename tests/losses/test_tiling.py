@@ -64,7 +64,8 @@ def test_bf16_halves_activation_memory() -> None:
 
 def test_memory_guard_tiles_and_says_so_without_seams(content_path, style_path, squeezenet_weights, caplog) -> None:
     settings = Settings(
-        model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=4, device="cpu", precision="fp32"
+        model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=4, device="cpu", precision="fp32",
+        style_loss="gram-relative",
     )
     whole = np.asarray(stylize(content_path, style_path, settings), float)
     small = Settings(**{**settings.to_dict(), "max_memory": 0.004})
@@ -72,6 +73,15 @@ def test_memory_guard_tiles_and_says_so_without_seams(content_path, style_path, 
         tiled = np.asarray(stylize(content_path, style_path, small), float)
     assert "evaluating it in" in caplog.text and "tiles of" in caplog.text
     assert np.abs(tiled - whole).max() <= 2  # the same image, up to rounding: no seams
+
+
+def test_losses_without_a_tiled_form_say_which_loss_tiles(content_path, style_path, squeezenet_weights) -> None:
+    settings = Settings(
+        model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=2, device="cpu",
+        style_loss="w2", max_memory=0.004,
+    )
+    with pytest.raises(ImpastoError, match="style-loss gram-relative"):
+        stylize(content_path, style_path, settings)
 
 
 def test_max_memory_must_be_positive() -> None:
