@@ -29,7 +29,7 @@ from impasto.optim.control import RunControl
 from impasto.optim.loop import Report, Resume, optimize
 from impasto.optim import memory
 from impasto.optim.memory import fit_memory, lbfgs_history, memory_budget
-from impasto.optim.schedule import scale_sizes, split_iterations
+from impasto.optim.schedule import scale_sizes
 from impasto.settings import Settings
 
 NETWORK_FIELDS = ("model", "weights", "weights_format", "pooling", "device")

@@ -16,7 +16,6 @@ from impasto.image.masks import content_regions, fit_mask, style_regions
 from impasto.losses.objective import Objective, Term, paper_terms
 from impasto.losses.statistics import HistogramStyleLoss, WassersteinStyleLoss, blend_quantiles, moments, sorted_quantiles
 from impasto.losses.terms import ContentLoss, MaskedStyleLoss, StyleLoss, gram_matrix, masked_gram
-from impasto.optim.schedule import split_iterations
 from impasto.settings import Settings
 
 @torch.no_grad()

@@ -39,6 +39,7 @@ from impasto.settings import Settings
 Result = Image.Image | torch.Tensor
 """A result to save: the engine's 8-bit image, or float pixels in 0..1 (kept for 16-bit files)."""
 
+
 class RunOutputs:
     """Records a run through the engine callback and writes the files the options ask for."""
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from impasto.atomic import check_writable
+from impasto.atomic import check_name, check_writable
 from impasto.engine.checks import check_run
 from impasto.engine.targets import load_masks
 from impasto.errors import ImpastoError
@@ -117,12 +117,13 @@ def _check_target(item: Planned, overwrite: bool) -> None:
             raise ImpastoError(
                 f"{item.setting} {path} is a file, but {item.what} goes there: rename or remove it", item.setting
             )
-        probe = path / "0000.png" if path.is_dir() else path.with_name(path.name + ".png")
+        probe = path / "0000.png" if exists else path.parent / "0000.png"  # frames go in; the folder is made beside
     else:
         if exists and path.is_dir():
             raise ImpastoError(f"{item.setting} {path} is a folder, not a file: choose a file name for {item.what}", item.setting)
         probe = path
     try:
+        check_name(path)
         check_writable(probe, probe.suffix)
     except ImpastoError as error:
         raise ImpastoError(f"{item.setting}: {error}", item.setting) from None

@@ -6,15 +6,24 @@ import os
 import pickle
 from collections.abc import Callable
 
+import torch
 from PIL import Image
+
+from impasto.features.minimum import min_side
+from impasto.settings import Settings
 
 from corpus.hostile import (
     _DROP, Case, Corpus, _black_mask, _content, _Evil, _flags, _hard_link, _mkfifo, _nan_weights, _png_claiming,
-    _read_only_folder, _record, _replay, _replay_png, _resume, _resume_file, _symlink, _truncated_png, _weights, _with,
+    _read_only_folder, _record, _replay, _replay_png, _resume, _resume_file, _truncated_png, _weights, _with,
 )
-from corpus.pictures import noise
 
 LONG = "x" * 252 + ".png"  # 256 bytes: one more than the file system allows
+
+
+def _minimum() -> int:
+    """The side SqueezeNet needs with its default layers (as the registry has them today)."""
+    resolved = Settings(model="squeezenet1_1").resolved()
+    return min_side("squeezenet1_1", (*resolved.content_layers, *resolved.style_layers))
 
 
 def _exists(name: str, *flags: object, folder: bool = False, output: str = "out.png") -> Callable[[Corpus], Case]:
@@ -36,14 +45,14 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
                                         "--comparison", "out_frames/0.png", needles=("is also the frames folder",)),
     "A-comparison-is-the-content": _flags("--comparison", "content.png", "--overwrite",
                                           needles=("--comparison content.png is the content image", "input")),
-    "A-animation-is-a-style": lambda c: (noise().save(c.folder / "s.gif"), Case(
-        c.args("--animate", "s.gif", "--overwrite", style="s.gif"), ("--animate s.gif is style image s.gif",)))[1],
-    "A-result-is-the-weights": lambda c: (c.write("w.png", "x"), Case(
-        [*c.args(output="w.png"), "--weights", "w.png"], ("--output w.png is the weights file",)))[1],
+    "A-animation-is-a-style": lambda c: Case(
+        c.args("--animate", c.picture("s.gif"), "--overwrite", style="s.gif"), ("--animate s.gif is style image s.gif",)),
+    "A-result-is-the-weights": lambda c: Case(
+        [*c.args(output=str(c.write("w.png", "x"))), "--weights", "w.png"], ("--output w.png is the weights file",)),
     "A-comparison-hard-linked-to-content": _with(_hard_link, "--comparison", "alias.png", "--overwrite",
                                                  needles=("--comparison alias.png is the content image",)),
-    "A-result-symlinked-to-content": lambda c: (_symlink("alias.png", "content.png")(c), Case(
-        c.args("--overwrite", output="alias.png"), ("--output alias.png is the content image",)))[1],
+    "A-result-symlinked-to-content": lambda c: Case(
+        c.args("--overwrite", output=str(c.link("alias.png", "content.png"))), ("--output alias.png is the content image",)),
     "P-result-is-the-content-with-overwrite": _flags("--overwrite", "--comparison", "cmp.png", output="content.png",
                                                      needles=("--output content.png is the content image",)),
     # B, K: nothing replaced without --overwrite; the frames folder a folder
@@ -53,12 +62,12 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "B-animation-exists": _exists("a.gif", "--animate", "a.gif"),
     "B-checkpoint-exists": _exists("out.ckpt", "--checkpoint-every", 1),
     "B-frames-folder-exists": _exists("out_frames", "--save-every", 1, folder=True),
-    "B-dangling-symlink-at-result": lambda c: (_symlink("out.png", "nowhere.png")(c), Case(
-        c.args(), ("out.png already exists",)))[1],
-    "K-frames-name-is-a-file": lambda c: (c.write("out_frames", "x"), Case(
-        c.args("--save-every", 1, "--overwrite"), ("--save-every out_frames is a file",)))[1],
-    "comparison-is-a-folder": lambda c: ((c.folder / "cmp.png").mkdir(), Case(
-        c.args("--comparison", "cmp.png", "--overwrite"), ("--comparison cmp.png is a folder",)))[1],
+    "B-dangling-symlink-at-result": lambda c: Case(
+        c.args(output=str(c.link("out.png", "nowhere.png"))), ("out.png already exists",)),
+    "K-frames-name-is-a-file": _with(lambda c: c.write("out_frames", "x"), "--save-every", 1, "--overwrite",
+                                     needles=("--save-every out_frames is a file",)),
+    "comparison-is-a-folder": _with(lambda c: c.mkdir("cmp.png"), "--comparison", "cmp.png", "--overwrite",
+                                    needles=("--comparison cmp.png is a folder",)),
     "result-folder-missing": _flags(output="nowhere/out.png", needles=("--output nowhere/out.png: folder nowhere does not exist",)),
     "result-unsupported-format": _flags(output="out.bmp", needles=("--output out.bmp: unsupported file type",)),
     "bit-depth-16-as-jpeg": _flags("--bit-depth", 16, output="out.jpg", needles=("--bit-depth 16 needs a .png or .tif",)),
@@ -68,9 +77,10 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "read-only-file-system": _with(_read_only_folder, needles=("read-only file system",), output="locked/out.png"),
     # E: below the network's minimum, named up front
     "E-image-20000x1": _content(lambda c: Image.new("RGB", (20000, 1)).save(c.folder / "bad.png"), "bad.png is 20000x1", "crop"),
-    "E-size-16": _flags("--size", 16, needles=("--size 16 makes", "16x12 px, below the 17 px", "at least 23")),
-    "E-min-size-1-two-scales": _flags("--min-size", 1, "--scales", 2, needles=("--min-size", "a min_size of at least 23")),
-    "E-style-scale-tiny": _flags("--style-scale", 1e-9, needles=("--style-scale 1e-09 makes", "17 px")),
+    "E-size-below-the-minimum": lambda c: Case(
+        c.args("--size", _minimum() - 1), (f"--size {_minimum() - 1} makes", f"below the {_minimum()} px", "use a size of at least")),
+    "E-min-size-1-two-scales": _flags("--min-size", 1, "--scales", 2, needles=("--min-size", "1x1 px", "a min_size of at least")),
+    "E-style-scale-tiny": _flags("--style-scale", 1e-9, needles=("--style-scale 1e-09 makes", "1x1 px", "a style_scale of at least")),
     # G: every number checked, named
     "G-size-huge": _flags("--size", 10**9, needles=("--size must be at most 16,384",)),
     "G-seed-2-to-the-70": _flags("--seed", 2**70, needles=("--seed must be at most",)),
@@ -98,9 +108,9 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     # inputs: the same loader and messages everywhere (O)
     "O-content-missing": lambda c: Case(c.args(content="nope.png"), ("content image nope.png does not exist",)),
     "O-content-empty": _content(lambda c: c.write("bad.png", b""), "bad.png is empty (0 bytes)"),
-    "O-content-folder": _content(lambda c: (c.folder / "bad.png").mkdir(), "bad.png is a folder"),
-    "O-content-symlink-loop": _content(_symlink("bad.png", "bad.png"), "bad.png is a symbolic link loop"),
-    "O-content-broken-symlink": _content(_symlink("bad.png", "gone.png"), "bad.png is a broken symbolic link"),
+    "O-content-folder": _content(lambda c: c.mkdir("bad.png"), "bad.png is a folder"),
+    "O-content-symlink-loop": _content(lambda c: c.link("bad.png", "bad.png"), "bad.png is a symbolic link loop"),
+    "O-content-broken-symlink": _content(lambda c: c.link("bad.png", "gone.png"), "bad.png is a broken symbolic link"),
     "O-content-named-pipe": _content(_mkfifo, "pipe.png is not a regular file"),
     "O-content-device": lambda c: Case(c.args(content=os.devnull), ("/dev/null is not a regular file",)),
     "O-content-text": _content(lambda c: c.write("bad.png", "just some text\n"), "bad.png is not an image format"),
@@ -112,38 +122,37 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "O-no-style": lambda c: Case(["content.png", *c.args()[2:]], ("give a content image and at least one style image",)),
     # H, L, M: checkpoints checked whole before the run
     "H-missing-pixels": _resume(("lacks 'pixels'",), pixels=_DROP),
-    "H-wrong-pixel-shape": _resume(("its image is (1, 3, 5, 5)",), pixels=__import__("torch").rand(1, 3, 5, 5)),
+    "H-wrong-pixel-shape": _resume(("its image is (1, 3, 5, 5)",), pixels=torch.rand(1, 3, 5, 5)),
     "H-scale-out-of-range": _resume(("its scale 7 is not one of the run's 1",), scale=7),
     "H-iteration-past-the-end": _resume(("its iteration 999 is beyond the 2 iterations of scale 1",), iteration=999),
     "H-iteration-as-text": _resume(("'iteration' of type str",), iteration="3"),
     "H-another-optimizer": _resume(("its optimiser state is not lbfgs's",), optimizer="adam"),
     "H-format-from-the-future": _resume(("format 2",), format=2),
     "H-run-not-json": _resume(("its run description is not JSON",), run="{oops"),
-    "M-checkpoint-nan": _resume(("NaN",), pixels=__import__("torch").full((1, 3, 24, 32), float("nan"))),
+    "M-checkpoint-nan": _resume(("NaN",), pixels=torch.full((1, 3, 24, 32), float("nan"))),
     "L-checkpoint-malicious-pickle": _resume_file(pickle.dumps(_Evil()), "is not an impasto checkpoint"),
     "H-checkpoint-text": _resume_file(b"not a checkpoint\n", "is not an impasto checkpoint"),
     "H-checkpoint-empty": _resume_file(b"", "--resume checkpoint saved.ckpt is empty"),
     "H-checkpoint-missing": lambda c: Case(["--resume", "nope.ckpt"], ("--resume checkpoint nope.ckpt does not exist",)),
     # I: --replay through the same loaders
-    "I-replay-not-an-image": _replay(lambda c: str(c.write("made.png", "text, not a PNG")), "made.png is not an image format"),
-    "I-replay-truncated": _replay(lambda c: str(_truncated_png(c, "made.png")), "made.png is corrupt or truncated"),
-    "I-replay-json-not-utf8": _replay(lambda c: str(c.write("made.json", b"{\"settings\": \"\xff\xfe\"}")), "not UTF-8 JSON"),
+    "I-replay-not-an-image": _replay(lambda c: c.write("made.png", "text, not a PNG"), "made.png is not an image format"),
+    "I-replay-truncated": _replay(lambda c: _truncated_png(c, "made.png"), "made.png is corrupt or truncated"),
+    "I-replay-json-not-utf8": _replay(lambda c: c.write("made.json", b"{\"settings\": \"\xff\xfe\"}"), "not UTF-8 JSON"),
     "I-replay-record-lacks-styles": _replay(lambda c: _replay_png(c, styles=_DROP), "lacks a valid 'styles' entry"),
     "I-replay-record-bad-input-entry": _replay(lambda c: _replay_png(c, content={"path": 3}), "lacks a valid 'content' entry"),
-    "I-replay-plain-png": _replay(lambda c: (noise().save(c.folder / "made.png"), "made.png")[1], "carries no impasto record"),
-    "I-replay-missing-sidecar": _replay(lambda c: (noise().save(c.folder / "made.jpg"), "made.jpg")[1], "is missing"),
+    "I-replay-plain-png": _replay(lambda c: c.picture("made.png"), "carries no impasto record"),
+    "I-replay-missing-sidecar": _replay(lambda c: c.picture("made.jpg"), "is missing"),
     "I-replay-bad-settings": _replay(lambda c: _replay_png(c, settings={"size": "64"}), "recorded settings are invalid"),
     "I-replay-changed-input": _replay(lambda c: _replay_png(c, content={**_record(c)["content"], "sha256": "0" * 64}),
                                       "has changed since the run"),
     # J, O, M, L: weights files (read when the network is built)
     "J-weights-missing": _weights(lambda c: "nope.pth", "--weights file nope.pth does not exist"),
-    "O-weights-folder": _weights(lambda c: ((c.folder / "w.pth").mkdir(), "w.pth")[1], "--weights file w.pth is a folder"),
-    "O-weights-text": _weights(lambda c: (c.write("w.pth", "hello"), "w.pth")[1], "is not a PyTorch file (it is text)"),
-    "O-weights-empty": _weights(lambda c: (c.write("w.pth", b""), "w.pth")[1], "--weights file w.pth is empty"),
-    "O-weights-symlink-loop": _weights(_symlink("w.pth", "w.pth"), "w.pth is a symbolic link loop"),
+    "O-weights-folder": _weights(lambda c: c.mkdir("w.pth"), "--weights file w.pth is a folder"),
+    "O-weights-text": _weights(lambda c: c.write("w.pth", "hello"), "is not a PyTorch file (it is text)"),
+    "O-weights-empty": _weights(lambda c: c.write("w.pth", b""), "--weights file w.pth is empty"),
+    "O-weights-symlink-loop": _weights(lambda c: c.link("w.pth", "w.pth"), "w.pth is a symbolic link loop"),
     "O-weights-empty-name": lambda c: Case([*c.args(), "--weights", ""], ("--weights must be a non-empty text",)),
-    "L-weights-malicious-pickle": _weights(lambda c: (c.write("w.pth", pickle.dumps(_Evil())), "w.pth")[1],
-                                           "pickles Python objects"),
+    "L-weights-malicious-pickle": _weights(lambda c: c.write("w.pth", pickle.dumps(_Evil())), "pickles Python objects"),
     "M-weights-nan": _weights(_nan_weights, "holds NaN or infinite values", "damaged"),
     # N: a mask named by its path
     "N-black-style-mask": _with(_black_mask, "--style-mask", "black.png", "--style-loss", "gram",

@@ -10,13 +10,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -54,9 +52,21 @@ class Corpus:
         return [content, style, "-o", output, *RUN, *map(str, extra)]
 
     def write(self, name: str, data: bytes | str) -> Path:
-        path = self.folder / name
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
-        return path
+        """A file of these bytes (or text), named as the command line names it (the folder is the cwd)."""
+        (self.folder / name).write_bytes(data.encode() if isinstance(data, str) else data)
+        return Path(name)
+
+    def picture(self, name: str) -> Path:
+        noise().save(self.folder / name)
+        return Path(name)
+
+    def mkdir(self, name: str) -> Path:
+        (self.folder / name).mkdir()
+        return Path(name)
+
+    def link(self, name: str, target: str) -> Path:
+        (self.folder / name).symlink_to(target)
+        return Path(name)
 
 
 def _content(make: Callable[[Corpus], object], *needles: str) -> Callable[[Corpus], Case]:
@@ -172,8 +182,8 @@ def _record(c: Corpus, **changes: object) -> dict:
     return {k: v for k, v in record.items() if v is not _DROP}
 
 
-def _replay(make: Callable[[Corpus], str], *needles: str) -> Callable[[Corpus], Case]:
-    return lambda c: Case(["--replay", make(c), "--quiet"], needles)
+def _replay(make: Callable[[Corpus], object], *needles: str) -> Callable[[Corpus], Case]:
+    return lambda c: Case(["--replay", str(make(c)), "--quiet"], needles)
 
 
 def _replay_png(c: Corpus, **changes: object) -> str:
@@ -191,7 +201,7 @@ def _replay_png(c: Corpus, **changes: object) -> str:
 def _weights(make: Callable[[Corpus], str], *needles: str) -> Callable[[Corpus], Case]:
     def build(c: Corpus) -> Case:
         argv = c.args()
-        argv[argv.index("random")] = make(c)
+        argv[argv.index("random")] = str(make(c))
         return Case(argv, needles, after_weights=True)
 
     return build
@@ -214,14 +224,6 @@ def _read_only_folder(c: Corpus) -> None:
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True).returncode:
         pytest.skip("cannot mount a read-only file system here")
     c.cleanups.append(lambda: subprocess.run(["umount", str(folder)], check=True))
-
-
-def _symlink(name: str, target: str) -> Callable[[Corpus], str]:
-    def make(c: Corpus) -> str:
-        (c.folder / name).symlink_to(target)
-        return name
-
-    return make
 
 
 def _mkfifo(c: Corpus) -> str:
