@@ -9,6 +9,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -211,9 +212,9 @@ def check_weights_file(path: Path) -> None:
     with open_input(path, "file", "weights") as opened:
         start = opened.read(4)
     if not start.startswith(_PYTORCH_STARTS):
-        kind = "text" if start.isascii() and start.decode("ascii").isprintable() else "another kind of file"
+        kind = "it is text" if start.isascii() and start.decode("ascii").isprintable() else "corrupt, or another kind of file"
         raise ImpastoError(
-            f"weights file {path} is not a PyTorch file (it is {kind}): "
+            f"weights file {path} is not a PyTorch file ({kind}): "
             "pass a state dict saved with torch.save(model.state_dict(), FILE)",
             "weights",
         )
@@ -221,7 +222,9 @@ def check_weights_file(path: Path) -> None:
 
 def _read(path: Path, model: str) -> dict[str, torch.Tensor]:
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's warnings about odd pickles: the error below says it in one line
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load raises many types for corrupt or unsafe files
         why = (
             "it pickles Python objects, not just tensors"

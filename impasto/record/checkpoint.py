@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     source = Path(path)
     with open_input(source, "checkpoint", "resume") as opened:
         try:
-            payload = torch.load(opened, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch's warnings about odd pickles: the error below says it in one line
+                warnings.simplefilter("ignore")
+                payload = torch.load(opened, map_location="cpu", weights_only=True)
         except Exception as error:  # unpickling refusals, damaged archives, other files: all the same to the user
             raise ImpastoError(
                 f"resume {source} is not an impasto checkpoint (or it is damaged): give a file written by --checkpoint-every",

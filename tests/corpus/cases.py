@@ -14,7 +14,7 @@ from impasto.settings import Settings
 
 from corpus.hostile import (
     _DROP, Case, Corpus, _black_mask, _content, _Evil, _flags, _hard_link, _mkfifo, _nan_weights, _png_claiming,
-    _read_only_folder, _record, _replay, _replay_png, _resume, _resume_file, _truncated_png, _weights, _with,
+    _read_only_folder, _record, _replay, _replay_png, _resume, _resume_file, _truncated_png, _unreadable, _weights, _with,
 )
 
 LONG = "x" * 252 + ".png"  # 256 bytes: one more than the file system allows
@@ -112,6 +112,7 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "O-content-symlink-loop": _content(lambda c: c.link("bad.png", "bad.png"), "bad.png is a symbolic link loop"),
     "O-content-broken-symlink": _content(lambda c: c.link("bad.png", "gone.png"), "bad.png is a broken symbolic link"),
     "O-content-named-pipe": _content(_mkfifo, "pipe.png is not a regular file"),
+    "O-content-unreadable": _content(_unreadable("bad.png"), "bad.png cannot be read: permission denied"),
     "O-content-device": lambda c: Case(c.args(content=os.devnull), ("/dev/null is not a regular file",)),
     "O-content-text": _content(lambda c: c.write("bad.png", "just some text\n"), "bad.png is not an image format"),
     "O-content-truncated": _content(lambda c: _truncated_png(c, "bad.png"), "bad.png is corrupt or truncated"),
@@ -147,6 +148,7 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
                                       "has changed since the run"),
     # J, O, M, L: weights files (read when the network is built)
     "J-weights-missing": _weights(lambda c: "nope.pth", "--weights file nope.pth does not exist"),
+    "J-weights-unreadable": _weights(_unreadable("w.pth"), "--weights file w.pth cannot be read: permission denied"),
     "O-weights-folder": _weights(lambda c: c.mkdir("w.pth"), "--weights file w.pth is a folder"),
     "O-weights-text": _weights(lambda c: c.write("w.pth", "hello"), "is not a PyTorch file (it is text)"),
     "O-weights-empty": _weights(lambda c: c.write("w.pth", b""), "--weights file w.pth is empty"),

@@ -226,6 +226,18 @@ def _read_only_folder(c: Corpus) -> None:
     c.cleanups.append(lambda: subprocess.run(["umount", str(folder)], check=True))
 
 
+def _unreadable(name: str) -> Callable[[Corpus], Path]:
+    def make(c: Corpus) -> Path:
+        if os.geteuid() == 0:
+            pytest.skip("root reads any file: no unreadable file to give")
+        path = c.write(name, "locked away")
+        (c.folder / path).chmod(0)
+        c.cleanups.append(lambda: (c.folder / path).chmod(0o600))
+        return path
+
+    return make
+
+
 def _mkfifo(c: Corpus) -> str:
     os.mkfifo(c.folder / "pipe.png")
     return "pipe.png"

@@ -48,6 +48,7 @@ class NoWork:
         raise AssertionError("the network was built before the error was found")
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # a warning would be more lines on the terminal
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hostile_command_line_gives_one_line_before_any_work(name, tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
