@@ -30,8 +30,13 @@ LABELS = {
 
 
 def browser_fields() -> list[dataclasses.Field]:
-    """The Settings fields a browser may set: main ones first, then the rest in declaration order."""
-    fields = {f.name: f for f in dataclasses.fields(Settings) if f.name not in SERVER_FIELDS}
+    """The Settings fields a browser may set, main ones first, then the rest in declaration
+    order: never one in SERVER_FIELDS, nor any field that names a file (metavar FILE), even
+    one added to Settings later."""
+    fields = {
+        f.name: f for f in dataclasses.fields(Settings)
+        if f.name not in SERVER_FIELDS and "FILE" not in f.metadata.get("metavar", "")
+    }
     return [fields[name] for name in MAIN_FIELDS] + [f for name, f in fields.items() if name not in MAIN_FIELDS]
 
 

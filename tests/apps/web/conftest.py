@@ -81,7 +81,7 @@ def send_upload(client: TestClient, name: str, size: int = 96, kind: str = "JPEG
     return response.json()
 
 
-def poll(client: TestClient, job_id: str, until: Callable[[dict], bool], timeout: float = 90) -> dict:
+def poll(client: TestClient, job_id: str, until: Callable[[dict], bool], timeout: float = 300) -> dict:
     """Polls a job until `until(job)` holds."""
     deadline = time.monotonic() + timeout
     while True:
