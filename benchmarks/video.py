@@ -7,7 +7,7 @@ warm start + temporal loss (the same, plus the temporal loss); and the temporal 
 again with ITERATIONS on every frame (the same iterations as frame-by-frame).
 - warping error (Lai et al. 2018): mean masked squared difference between each output
   frame and the previous output warped onto it by the input's flow (lower is steadier);
-  the input video's own error is the floor;
+  the input clip's own error is shown for reference;
 - style / content loss: one fixed fp32 objective per frame (the network's default
   weights and layers, starry_night, the frame as content), averaged over frames, so every
   mode is judged by the same yardstick whatever extra terms it optimised;
@@ -37,7 +37,7 @@ from impasto import Settings
 from impasto.apps.video.io import Clip, Cut, read_clip
 from impasto.apps.video.metrics import clip_motions, warping_error
 from impasto.apps.video.store import FrameStore
-from impasto.apps.video.stylize import FRAME_ITERATIONS, Consistency, default_temporal_weight, stylize_frames
+from impasto.apps.video.stylize import FRAME_ITERATIONS, TEMPORAL_WEIGHT, Consistency, stylize_frames
 from impasto.engine import Stylizer
 from impasto.image.io import save_image, to_tensor
 
@@ -101,11 +101,10 @@ def run_clip(stylizer: Stylizer, name: str, args: argparse.Namespace) -> list[di
 def describe(consistency: Consistency, args: argparse.Namespace) -> dict:
     """A mode's iterations, temporal weight and long-term frames, as the table shows them."""
     temporal = consistency.mode == "temporal"
-    weight = consistency.temporal_weight
     later = consistency.frame_iterations or args.iterations
     return {
         "iterations": args.iterations if consistency.mode == "independent" else f"{args.iterations}, then {later}",
-        "temporal_weight": (default_temporal_weight(args.style_loss) if weight is None else weight) if temporal else None,
+        "temporal_weight": consistency.temporal_weight if temporal else None,
         "long_term": consistency.long_term if temporal else None,
     }
 
@@ -135,10 +134,11 @@ def markdown(rows: list[dict], note: str) -> str:
         ratio = f"{ref['warping_error'] / r['warping_error']:.0f}x" if ref else "-"
         weight = "-" if r["temporal_weight"] is None else f"{r['temporal_weight']:g}"
         lines.append(f"| {r['clip']} | {r['mode']} | {r['iterations']} | {weight} | {r['long_term'] or '-'} | "
-                     f"{r['warping_error']:.5f} | {ratio} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
+                     f"{r['warping_error']:.1e} | {ratio} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
                      f"{r['seconds_per_frame']:.1f} |")
-    floors = ", ".join(f"{clip} {r['input_warping_error']:.5f}" for clip, r in base.items())
-    return "\n".join(lines) + f"\n\nWarping error of the input clips themselves (the floor): {floors}.\n\n{note}\n"
+    floors = ", ".join(f"{clip} {r['input_warping_error']:.1e}" for clip, r in base.items())
+    reference = f"Warping error of the input clips themselves (sensor noise and compression flicker too): {floors}."
+    return "\n".join(lines) + f"\n\n{reference}\n\n{note}\n"
 
 
 def cpu_model() -> str:
@@ -155,11 +155,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--iterations", type=int, default=100, help="first frame, and every frame of frame-by-frame")
     parser.add_argument("--frame-iterations", type=int, nargs="+", default=[FRAME_ITERATIONS], help="one or several (a sweep)")
-    parser.add_argument("--temporal-weight", type=float, nargs="+", default=[None], help="one or several (a sweep; default: the style loss's)")
+    parser.add_argument("--temporal-weight", type=float, nargs="+", default=[TEMPORAL_WEIGHT], help="one or several (a sweep)")
     parser.add_argument("--same-iterations", action="store_true", help="also run temporal with --iterations on every frame")
     parser.add_argument("--long-term", type=int, nargs="+", default=[1], help="earlier frames tied by the temporal loss")
     parser.add_argument("--modes", nargs="+", help="run only these modes (names as in the table)")
-    parser.add_argument("--style-loss", default="gram", help="the runs' style loss, and the yardstick's")
+    parser.add_argument("--style-loss", default=Settings().style_loss, help="the runs' style loss, and the yardstick's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--strip", action="store_true", help="save results/video-CLIP.png: frames of each mode")
     parser.add_argument("--gif", action="store_true", help="save results/video-CLIP.gif: input | frame-by-frame | temporal")
@@ -178,8 +178,8 @@ def main() -> None:
     order = ("frame-by-frame", "warm start", "warm + temporal")
     rows = sorted([r for r in kept if key(r) not in done] + rows,
                   key=lambda r: (CLIPS.index(r["clip"]), order.index(r["mode"]), -len(str(r["iterations"])), r["temporal_weight"] or 0))  # fmt: skip
-    note = (f"SqueezeNet 1.1 (real weights), style starry_night, {args.frames} frames (every {args.every}. of the clip's "
-            f"first {args.frames * args.every}) at {args.size} px, "
+    note = (f"SqueezeNet 1.1 (real weights), style starry_night, {args.frames} frames (one in {args.every} of the "
+            f"clip's first {args.frames * args.every}) at {args.size} px, "
             f"L-BFGS, style loss {args.style_loss}; {cpu_model()}, torch on {args.threads} thread(s), machine shared with other jobs.")
     path.write_text(json.dumps({"note": note, "rows": rows}, indent=1) + "\n")
     (args.out / f"{args.name}.md").write_text(markdown(rows, note))

@@ -17,7 +17,7 @@ from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.apps.video.io import Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder
 from impasto.apps.video.stylize import (
-    FRAME_ITERATIONS, MODES, TEMPORAL_WEIGHT, TEMPORAL_WEIGHT_GRAM, Consistency, FrameDone, stylize_frames,
+    FRAME_ITERATIONS, MODES, TEMPORAL_WEIGHT, Consistency, FrameDone, stylize_frames,
 )  # fmt: skip
 from impasto.engine import Stylizer
 from impasto.image.io import load_image
@@ -53,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "as a still image (flickers) (default: temporal)",
     )  # fmt: skip
     steady.add_argument(
-        "--temporal-weight", type=float, metavar="W",
-        help="weight of the temporal loss; higher holds each frame closer to the last "
-        f"(default: {TEMPORAL_WEIGHT:g}, or {TEMPORAL_WEIGHT_GRAM:g} with --style-loss gram)",
+        "--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="W",
+        help="weight of the temporal loss, relative to the frame's content and style loss; higher holds "
+        f"each frame closer to the last (default: {TEMPORAL_WEIGHT:g})",
     )  # fmt: skip
     steady.add_argument(
         "--frame-iterations", type=int, default=FRAME_ITERATIONS, metavar="N",

@@ -24,11 +24,9 @@ from impasto.image.io import to_tensor
 from impasto.settings import Settings
 
 MODES = ("temporal", "warm", "independent")
-TEMPORAL_WEIGHT = 1e2
-TEMPORAL_WEIGHT_GRAM = 1e3
-"""Default temporal weights, with the relative style losses and with the paper's unnormalised
-Gram loss (its terms are larger, so the temporal term needs more weight to hold its own);
-both measured, see benchmarks/video.py."""
+TEMPORAL_WEIGHT = 300.0
+"""The temporal loss's default weight, relative to the frame's other losses (measured, see
+benchmarks/video.py)."""
 FRAME_ITERATIONS = 20
 
 
@@ -39,30 +37,26 @@ class Consistency:
     independent: every frame from the settings' `init`, as a still image;
     warm: frame t starts from result t-1 warped by the flow (disoccluded pixels from frame t);
     temporal: warm, plus the temporal loss to the warped results of the last `long_term`
-    frames, weighted by `temporal_weight` (None: the default for the run's style loss);
-    disoccluded pixels start from the nearest of those frames that saw them.
+    frames, weighted by `temporal_weight` times the content and style loss of the starting
+    image, so that one weight suits every style loss, style weight and network; disoccluded
+    pixels start from the nearest of those frames that saw them.
     After the first frame, `frame_iterations` (None: the settings' iterations) run per frame.
     """
 
     mode: str = "temporal"
-    temporal_weight: float | None = None
+    temporal_weight: float = TEMPORAL_WEIGHT
     frame_iterations: int | None = FRAME_ITERATIONS
     long_term: int = 1
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ImpastoError(f"--mode {self.mode!r} is unknown: choose from {', '.join(MODES)}")
-        if self.temporal_weight is not None and not self.temporal_weight >= 0:
+        if not self.temporal_weight >= 0:
             raise ImpastoError(f"--temporal-weight must be zero or positive, got {self.temporal_weight}")
         if self.frame_iterations is not None and self.frame_iterations < 1:
             raise ImpastoError(f"--frame-iterations must be at least 1, got {self.frame_iterations}")
         if self.long_term < 1:
             raise ImpastoError(f"--long-term must be at least 1, got {self.long_term}")
-
-
-def default_temporal_weight(style_loss: str) -> float:
-    """The temporal weight that suits a style loss when none is given."""
-    return TEMPORAL_WEIGHT_GRAM if style_loss == "gram" else TEMPORAL_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -121,6 +115,8 @@ def _stylize_frame(
     if not results or consistency.mode == "independent":
         return stylizer.run(content, style, control=control, **overrides)
     start, terms = _warm_start(clip, results, consistency, stylizer.settings_for(**overrides))
+    if terms:
+        terms = [(name, term, weight * _loss_of(stylizer, content, style, start, overrides)) for name, term, weight in terms]
     # one scale: a warm start is already the full-size image a coarse-to-fine run would build up
     overrides = {**overrides, "scales": None, "min_size": None, "scale_iterations": None}
     if consistency.frame_iterations is not None:
@@ -142,12 +138,19 @@ def _warm_start(
     seen = long_term_weights([torch.from_numpy(m.visible)[None] for m in motions])
     now = to_tensor(Image.fromarray(clip.frames[index]))
     start = (seen * warped).sum(0, keepdim=True) + (1 - seen.sum(0, keepdim=True)) * (luminance(now) if grey else now)
-    weight = consistency.temporal_weight
-    weight = default_temporal_weight(settings.style_loss) if weight is None else weight
-    if consistency.mode != "temporal" or weight == 0:
+    if consistency.mode != "temporal" or consistency.temporal_weight == 0:
         return start, []
     reliable = long_term_weights([torch.from_numpy(m.reliable)[None] for m in motions])
-    return start, [("temporal", TemporalLoss(warped, reliable), weight)]
+    return start, [("temporal", TemporalLoss(warped, reliable), consistency.temporal_weight)]
+
+
+@torch.no_grad()
+def _loss_of(stylizer: Stylizer, content: Image.Image, style: Any, start: torch.Tensor, overrides: dict[str, Any]) -> float:
+    """The content and style loss of the starting image (the first style's, if several): the
+    scale the temporal term is weighted against."""
+    first = style[0] if isinstance(style, (list, tuple)) else style
+    objective = stylizer.objective(content, first, **overrides)
+    return float(objective(start.to(stylizer.device))["total"])
 
 
 def _warped(result: np.ndarray, moved: Motion, grey: bool) -> torch.Tensor:
