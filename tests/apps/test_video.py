@@ -23,7 +23,7 @@ pytest.importorskip("cv2")
 BOX = SHARED / "video" / "box.mp4"
 STYLE = IMAGES / "starry_night.jpg"
 REAL = ["--model", "squeezenet1_1", "--weights", SQUEEZENET_WEIGHTS, "--size", "96", "--frames", "6",
-        "--iterations", "20", "--frame-iterations", "10", "--style-loss", "gram", "--quiet"]  # fmt: skip
+        "--iterations", "12", "--frame-iterations", "6", "--style-loss", "gram", "--quiet"]  # fmt: skip
 RANDOM = ["--model", "squeezenet1_1", "--weights", "random", "--size", "48", "--iterations", "2",
           "--frame-iterations", "1", "--style-loss", "gram", "--quiet"]  # fmt: skip
 pytestmark = pytest.mark.skipif(
