@@ -85,7 +85,7 @@ class Settings:
         ),
     )
     style_loss: str = field(
-        default="gram-relative",
+        default="w2",
         metadata=option(
             "style loss: gram (the paper's, unnormalised), gram-relative (Gram difference over the target "
             "Gram's size), w2 (Wasserstein-2 of feature mean and covariance), hist (gram-relative plus "

@@ -87,12 +87,13 @@ def test_a_run_from_upload_to_download_and_gallery(tab, shots, tmp_path):
     tab.fill("#f-iterations", "400")
     tab.click("#settings summary")  # Advanced: a style loss whose cost shrinks with the image
     tab.select_option("#f-style_loss", "gram-relative")
+    tab.fill("#f-stop_tolerance", "0")  # runs until Stop, however fast the machine
     watch_preview(tab)
     tab.click("#start")
 
     tab.wait_for_function("() => window.previews.size >= 3", timeout=WAIT_MS)  # the image changed at least twice
     tab.wait_for_function("() => document.querySelectorAll('#queue li').length === 1")
-    assert tab.inner_text("#queue .state") == "RUNNING"
+    tab.wait_for_function("() => document.querySelector('#queue .state')?.innerText === 'RUNNING'", timeout=WAIT_MS)
     assert tab.inner_text("#progress-text").startswith("Iteration ")
     tab.wait_for_timeout(600)
     tab.screenshot(path=shots / "web-running.png")

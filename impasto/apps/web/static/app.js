@@ -105,6 +105,11 @@ function show(id) {
 }
 
 function progress(event) {
+  const job = state.jobs.get(event.job);
+  if (job && job.state === "queued") {  // progress means it runs, even if its "job" event was missed
+    state.jobs.set(job.id, { ...job, state: "running" });
+    render();
+  }
   if (event.job && event.job !== state.shown) show(event.job);
   state.points.push(...event.points);
   const share = event.iterations ? event.iteration / event.iterations : 0;
