@@ -102,6 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def backend_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
+    """--backend, --address and --workers: where the `unit`s (jobs, shots) run."""
+    cluster = parser.add_argument_group("scaling out")
+    cluster.add_argument("--backend", choices=("local", "ray"), default="local",
+                         help=f"run the {unit} here (default), or on a Ray cluster: pip install \"impasto[ray]\"")
+    cluster.add_argument("--address", metavar="ADDR", help="Ray cluster to join ('auto' or HOST:PORT; "
+                         "default: $RAY_ADDRESS, else a local Ray started for this run)")
+    cluster.add_argument("--workers", type=int, metavar="N",
+                         help="Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")  # fmt: skip
+
+
+def check_backend(args: argparse.Namespace) -> None:
+    """Refuses Ray's options without Ray."""
+    if args.backend == "local" and (args.address or args.workers):
+        raise ImpastoError("--address and --workers are for --backend ray")
+
+
 def output_arguments(parser: argparse.ArgumentParser) -> None:
     """The options for watching and keeping a run (not stylisation settings)."""
     group = parser.add_argument_group("progress and outputs")

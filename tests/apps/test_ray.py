@@ -1,22 +1,29 @@
-"""The Ray backend on a real local cluster: the same images as the local backend, and a job
-whose worker is killed mid-run finishes on another."""
+"""The Ray backend on a real local cluster: the same images (and video frames) as the local
+backend, and a job whose worker is killed mid-run finishes on another."""
 
 import io
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import SQUEEZENET_WEIGHTS
+from conftest import IMAGES, SHARED, SQUEEZENET_WEIGHTS
 from PIL import Image
 from apps.test_batch import OUTPUTS, RUN, batch, jobs_csv, make_inputs, picture
 
 from impasto.apps.batch.command import main
 from impasto.apps.ray_pool import PoolJob, StylizerPool, encode_png
 from impasto.apps.ray_pool.cluster import WorkerShape, weights_payload, worker_shape
+from impasto.apps.video.command import main as video_main
+from impasto.apps.video.io import Clip, read_clip, write_video
+from impasto.apps.video.shots import shot_bounds
+from impasto.apps.video.store import frames_folder
 from impasto.image.io import load_image
 from impasto.settings import Settings
+
+VIDEOS = SHARED / "video"
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +100,31 @@ def test_weights_travel_as_bytes_only_when_they_are_a_local_file(tmp_path):
     assert weights_payload(Settings(model="squeezenet1_1", weights=str(tmp_path / "net-caffe.pth"))) == ("net-caffe.pth", b"weights")
     assert weights_payload(Settings(model="squeezenet1_1", weights="random")) is None
     assert weights_payload(Settings(model="squeezenet1_1")) is None  # the official file: each worker downloads it
+
+
+def joined_clip(path: Path) -> Path:
+    """An MP4 of 3 frames of box.mp4 then 3 of tree.mp4: two shots."""
+    frames = [*read_clip(VIDEOS / "box.mp4", 64).frames[:3], *read_clip(VIDEOS / "tree.mp4", 64).frames[:3]]
+    write_video(frames, path, Clip(frames, frames, 15.0, path, 0.0, False))
+    return path
+
+
+@pytest.mark.ray
+def test_ray_video_runs_shots_on_workers_and_gives_the_local_frames(ray_cluster, tmp_path, capsys, torch_threads):
+    torch_threads(1)  # 2 workers on 2 CPUs: one thread each
+    clip = joined_clip(tmp_path / "joined.mp4")
+    assert shot_bounds(read_clip(clip, 64).frames) == [(0, 3), (3, 6)]
+    run = [clip, IMAGES / "starry_night.jpg", "--model", "squeezenet1_1", "--weights", "random", "--size", "64",
+           "--iterations", "6", "--frame-iterations", "3", "--quiet"]  # fmt: skip
+    local, remote = tmp_path / "local.mp4", tmp_path / "ray.mp4"
+    assert video_main([str(a) for a in [*run, "-o", local]]) == 0, capsys.readouterr().err
+    assert video_main([str(a) for a in [*run, "-o", remote, "--backend", "ray", "--workers", "2"]]) == 0, capsys.readouterr().err
+    frames = {out: sorted(frames_folder(out).glob("[0-9]*.png")) for out in (local, remote)}
+    assert len(frames[local]) == len(frames[remote]) == 6 and len(read_clip(remote, 64).frames) == 6
+    for mine, theirs in zip(frames[local], frames[remote]):
+        assert np.array_equal(np.asarray(Image.open(mine)), np.asarray(Image.open(theirs))), mine.name
+    last = frames[remote][-1]
+    before = np.asarray(Image.open(last))
+    last.unlink()  # as if the run had been stopped before the last frame: only that shot goes out again
+    assert video_main([str(a) for a in [*run, "-o", remote, "--backend", "ray", "--workers", "2", "--overwrite"]]) == 0, capsys.readouterr().err
+    assert np.array_equal(np.asarray(Image.open(last)), before)

@@ -13,7 +13,7 @@ from impasto.apps.batch.plan import Job, cross_product, plan_jobs, read_pairs
 from impasto.apps.batch.results import STATUSES, Outcome, ResultWriter, skipped
 from impasto.apps.batch.resume import Finished
 from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
-from impasto.apps.cli import guarded, settings_arguments, settings_from
+from impasto.apps.cli import backend_arguments, check_backend, guarded, settings_arguments, settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
@@ -36,13 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-every", type=int, default=0, metavar="N",
                         help="print a plain progress line every N iterations instead of the bar")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    cluster = parser.add_argument_group("scaling out")
-    cluster.add_argument("--backend", choices=("local", "ray"), default="local",
-                         help="run here (default), or on a Ray cluster: pip install \"impasto[ray]\"")
-    cluster.add_argument("--address", metavar="ADDR", help="Ray cluster to join ('auto' or HOST:PORT; "
-                         "default: $RAY_ADDRESS, else a local Ray started for this batch)")
-    cluster.add_argument("--workers", type=int, metavar="N",
-                         help="Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")
+    backend_arguments(parser, "jobs")
     settings_arguments(parser)
     return parser
 
@@ -54,8 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Plans the jobs, skips the finished ones, runs the rest and writes the summary."""
-    if args.backend == "local" and (args.address or args.workers):
-        raise ImpastoError("--address and --workers are for --backend ray")
+    check_backend(args)
     settings = settings_from(args)
     out = Path(args.output)
     jobs = plan_jobs(_pairs(args), out)

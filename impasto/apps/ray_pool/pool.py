@@ -9,7 +9,7 @@ from typing import Any
 
 from impasto import __version__
 from impasto.apps.ray_pool.cluster import connect, import_ray, refuse_local_files, weights_payload, worker_shape
-from impasto.apps.ray_pool.worker import PoolJob, PoolResult, StylizerWorker, one_line
+from impasto.apps.ray_pool.worker import PoolResult, StylizerWorker, Task, one_line
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
 
@@ -23,20 +23,20 @@ class _Backlog:
     """Jobs waiting for a worker, with their attempt number: retries first, then new jobs,
     drawn from the caller's iterable only when a worker is free."""
 
-    def __init__(self, jobs: Iterable[PoolJob]) -> None:
-        self._retries: deque[tuple[PoolJob, int]] = deque()
+    def __init__(self, jobs: Iterable[Task]) -> None:
+        self._retries: deque[tuple[Task, int]] = deque()
         self._new = iter(jobs)
 
-    def next(self) -> tuple[PoolJob, int] | None:
+    def next(self) -> tuple[Task, int] | None:
         if self._retries:
             return self._retries.popleft()
         job = next(self._new, None)
         return None if job is None else (job, 1)
 
-    def retry(self, job: PoolJob, attempt: int) -> None:
+    def retry(self, job: Task, attempt: int) -> None:
         self._retries.append((job, attempt))
 
-    def rest(self) -> Iterator[tuple[PoolJob, int]]:
+    def rest(self) -> Iterator[tuple[Task, int]]:
         """Every job still waiting (when no worker is left to run them)."""
         yield from self._retries
         yield from ((job, 0) for job in self._new)
@@ -94,13 +94,13 @@ class StylizerPool:
                 )
         return infos
 
-    def map(self, jobs: Iterable[PoolJob]) -> Iterator[PoolResult]:
+    def map(self, jobs: Iterable[Task]) -> Iterator[PoolResult]:
         """Runs the jobs, taken one by one as workers free up, and yields each result as it
         finishes (in any order)."""
         ray = self._ray
         backlog = _Backlog(jobs)
         idle = list(self.actors)
-        running: dict[Any, tuple[Any, PoolJob, int]] = {}  # task -> (worker, job, attempt)
+        running: dict[Any, tuple[Any, Task, int]] = {}  # task -> (worker, job, attempt)
         starting: dict[Any, Any] = {}  # ready() call -> worker replacing a dead one
         while True:
             while idle and (entry := backlog.next()):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from PIL import Image
@@ -18,6 +18,15 @@ from impasto import __version__
 from impasto.engine import Iterate, Stylizer
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
+
+
+class Task(Protocol):
+    """Work a pool can run: anything with a `key` whose `run` turns a worker's Stylizer into a
+    PoolResult (a still image is a PoolJob; a video's shot is another kind)."""
+
+    key: Any
+
+    def run(self, stylizer: Stylizer) -> PoolResult: ...
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,17 @@ class PoolJob:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     key: Any = None
 
+    def run(self, stylizer: Stylizer) -> PoolResult:
+        """The stylised image as PNG bytes, with its final weighted losses."""
+        final: dict[str, float] = {}
+
+        def keep(it: Iterate) -> None:
+            final.update(it.losses)
+
+        styles = [decode(style) for style in self.styles]
+        image = stylizer.run(decode(self.content), styles, callback=keep, **self.overrides)
+        return PoolResult(self.key, encode_png(image), final)
+
 
 @dataclass(frozen=True)
 class PoolResult:
@@ -37,6 +57,7 @@ class PoolResult:
 
     key: Any
     png: bytes | None = None
+    frames: tuple[bytes, ...] = ()  # a video shot's frames, as PNG bytes
     losses: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     device: str = ""
@@ -50,7 +71,8 @@ def one_line(error: BaseException) -> str:
     return text if isinstance(error, ImpastoError) else f"{type(error).__name__}: {text}"
 
 
-def _decode(data: bytes) -> Image.Image:
+def decode(data: bytes) -> Image.Image:
+    """Encoded image bytes as an RGB image."""
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return image.convert("RGB")
@@ -90,19 +112,14 @@ class StylizerWorker:
             return {"version": __version__, "error": self.error}
         return {"version": __version__, "device": str(self.stylizer.device), "weights_sha256": self.stylizer.weights_sha256, "error": None}
 
-    def run(self, job: PoolJob) -> PoolResult:
-        """Runs one job; a bad input or setting comes back as the result's error."""
+    def run(self, task: Task) -> PoolResult:
+        """Runs one task; a bad input or setting comes back as the result's error."""
         if self.stylizer is None:
-            return PoolResult(job.key, error=f"the worker could not start: {self.error}")
-        final: dict[str, float] = {}
-
-        def keep(it: Iterate) -> None:
-            final.update(it.losses)
-
+            return PoolResult(task.key, error=f"the worker could not start: {self.error}")
+        device = str(self.stylizer.device)
         began = time.perf_counter()
         try:
-            styles = [_decode(style) for style in job.styles]
-            image = self.stylizer.run(_decode(job.content), styles, callback=keep, **job.overrides)
-        except Exception as error:  # one failed job must not end the worker
-            return PoolResult(job.key, error=one_line(error), device=str(self.stylizer.device))
-        return PoolResult(job.key, encode_png(image), final, time.perf_counter() - began, str(self.stylizer.device))
+            result = task.run(self.stylizer)
+        except Exception as error:  # one failed task must not end the worker
+            return PoolResult(task.key, error=one_line(error), device=device)
+        return dataclasses.replace(result, seconds=time.perf_counter() - began, device=device)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
-from impasto.apps.cli import guarded, settings_arguments, settings_from
+from impasto.apps.cli import backend_arguments, check_backend, guarded, settings_arguments, settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
-from impasto.apps.video.io import Cut, check_video_path, read_clip, write_video
+from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder
 from impasto.apps.video.stylize import (
     FRAME_ITERATIONS, MODES, TEMPORAL_WEIGHT, Consistency, FrameDone, stylize_frames,
@@ -22,6 +24,7 @@ from impasto.apps.video.stylize import (
 from impasto.engine import Stylizer
 from impasto.image.io import load_image
 from impasto.record.progress import DownloadBar
+from impasto.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,18 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--long-term", type=int, default=1, metavar="K",
         help="tie each frame to the last K results, each pixel to the nearest one it was seen in (default: 1)",
     )  # fmt: skip
+    backend_arguments(parser, "shots (the parts between scene cuts, each started afresh)")
     settings_arguments(parser)
     return parser
 
 
-def _describe(
-    args: argparse.Namespace, stylizer: Stylizer, overrides: dict[str, Any], consistency: Consistency, cut: Cut
-) -> dict[str, Any]:
+def _describe(args: argparse.Namespace, settings: Settings, consistency: Consistency, cut: Cut) -> dict[str, Any]:
     """What makes a run's frames what they are: kept with them, compared on a rerun."""
     return {
         "video": str(Path(args.video).resolve()),
         "styles": [str(Path(s).resolve()) for s in args.style],
-        "settings": stylizer.settings_for(**overrides).to_dict(),
+        "settings": settings.to_dict(),
         "consistency": dataclasses.asdict(consistency),
         "cut": dataclasses.asdict(cut),
     }
@@ -91,21 +93,23 @@ def _progress(bar: tqdm) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_backend(args)
     settings = settings_from(args)
     output = check_video_path(args.output or f"{Path(args.video).stem}_{Path(args.style[0]).stem}.mp4", args.overwrite)
     consistency = Consistency(args.mode, args.temporal_weight, args.frame_iterations, args.long_term)
     cut = Cut(args.start, args.frames, args.every)
-    stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar())
-    stylizer.settings_for()  # settings errors before the video is decoded
+    settings.resolved()  # settings errors before the video is decoded
+    local = args.backend == "local"  # Ray's workers load the network, each for itself
+    stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
     styles = [load_image(path) for path in args.style]
     clip = read_clip(args.video, settings.size, cut)
-    overrides = {"size": max(clip.size)}  # even sides for H.264 may move it by a pixel
-    store = FrameStore(frames_folder(output), _describe(args, stylizer, overrides, consistency, cut))
+    settings = dataclasses.replace(settings, size=max(clip.size))  # even sides for H.264 may move it by a pixel
+    store = FrameStore(frames_folder(output), _describe(args, settings.resolved(), consistency, cut))
     store.open()
     with sigterm_interrupts():
         with tqdm(total=len(clip.frames), unit="frame", disable=args.quiet, file=sys.stderr) as bar:
             try:
-                results = stylize_frames(stylizer, clip, styles, store, consistency, on_frame=_progress(bar))
+                results = _stylize(args, stylizer or settings, clip, styles, store, consistency, _progress(bar))
             except KeyboardInterrupt as error:
                 kept = sum(1 for _ in store.folder.glob("[0-9]*.png"))
                 message = f"interrupted: {kept} of {len(clip.frames)} frames kept in {store.folder}"
@@ -114,6 +118,26 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {output}: {len(results)} frames at {clip.fps:g} fps (frames in {store.folder})", file=sys.stderr)
     return 0
+
+
+def _stylize(
+    args: argparse.Namespace,
+    engine: Stylizer | Settings,
+    clip: Clip,
+    styles: list[Image.Image],
+    store: FrameStore,
+    consistency: Consistency,
+    on_frame: Callable[[FrameDone], None],
+) -> list[np.ndarray]:
+    """Every frame of the clip: from this machine's Stylizer, or from Ray workers, one shot
+    each, when given the settings to start them with."""
+    if isinstance(engine, Stylizer):
+        return stylize_frames(engine, clip, styles, store, consistency, on_frame=on_frame)
+    from impasto.apps.ray_pool import StylizerPool
+    from impasto.apps.video.remote import stylize_shots_on_ray
+
+    with StylizerPool(engine, workers=args.workers, address=args.address) as pool:
+        return stylize_shots_on_ray(pool, clip, styles, store, consistency, on_frame=on_frame)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

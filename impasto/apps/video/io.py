@@ -4,6 +4,7 @@ audio copied across) or a GIF, atomically. Uses the ffmpeg binary of imageio-ffm
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -40,6 +41,10 @@ class Clip:
     def size(self) -> tuple[int, int]:
         """(width, height) of the output frames."""
         return self.frames[0].shape[1], self.frames[0].shape[0]
+
+    def between(self, first: int, end: int) -> Clip:
+        """Frames `first` to `end` (exclusive) as a clip of their own."""
+        return dataclasses.replace(self, frames=self.frames[first:end], flow_frames=self.flow_frames[first:end])
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -15,6 +15,27 @@ from impasto.errors import ImpastoError
 from impasto.image.io import load_image, save_image
 
 RUN_FILE = "run.json"
+
+
+class FrameKeeper(Protocol):
+    """Where a video run finds its finished frames and keeps the new ones."""
+
+    def load(self, index: int, size: tuple[int, int]) -> Image.Image | None: ...
+
+    def save(self, index: int, image: Image.Image) -> None: ...
+
+
+class KeptFrames:
+    """Frames kept in memory (a Ray worker's, which has no disk of the driver's), by index."""
+
+    def __init__(self, frames: dict[int, Image.Image] | None = None) -> None:
+        self.frames = dict(frames or {})
+
+    def load(self, index: int, size: tuple[int, int]) -> Image.Image | None:
+        return self.frames.get(index)
+
+    def save(self, index: int, image: Image.Image) -> None:
+        self.frames[index] = image
 
 
 def frames_folder(output: Path) -> Path:
@@ -50,10 +71,17 @@ class FrameStore:
     def path(self, index: int) -> Path:
         return self.folder / f"{index + 1:06d}.png"
 
-    def load(self, index: int) -> Image.Image | None:
-        """Frame `index` (0-based) if it was finished before, else None."""
+    def load(self, index: int, size: tuple[int, int]) -> Image.Image | None:
+        """Frame `index` (0-based) if it was finished before, else None; one of another
+        (width, height) than `size` is an error."""
         path = self.path(index)
-        return load_image(path) if path.exists() else None
+        if not path.exists():
+            return None
+        image = load_image(path)
+        if image.size != size:
+            width, height = image.size
+            raise ImpastoError(f"{path} is {width}x{height}, not the video's size: delete {self.folder}")
+        return image
 
     def save(self, index: int, image: Image.Image) -> None:
         save_image(image, self.path(index))

@@ -15,7 +15,8 @@ from PIL import Image
 
 from impasto.apps.video.flow import Motion, motion, warp
 from impasto.apps.video.io import Clip
-from impasto.apps.video.store import FrameStore
+from impasto.apps.video.shots import shot_bounds
+from impasto.apps.video.store import FrameKeeper
 from impasto.apps.video.temporal import TemporalLoss, long_term_weights
 from impasto.engine import RunControl, Stylizer
 from impasto.errors import ImpastoError
@@ -73,7 +74,7 @@ def stylize_frames(
     stylizer: Stylizer,
     clip: Clip,
     style: Any,
-    store: FrameStore,
+    store: FrameKeeper,
     consistency: Consistency = Consistency(),
     *,
     on_frame: Callable[[FrameDone], None] | None = None,
@@ -81,23 +82,24 @@ def stylize_frames(
     **overrides: Any,
 ) -> list[np.ndarray]:
     """Stylises the clip's frames in order at their size (`overrides` may not change it) and
-    returns the results; frames already in `store` are reused, new ones saved there."""
+    returns the results; frames already in `store` are reused, new ones saved there. Each
+    shot (see `shot_bounds`) starts afresh: its first frame is run as a still image."""
     overrides = {**overrides, "size": max(clip.size)}
     results: list[np.ndarray] = []
-    for index in range(len(clip.frames)):
-        started = time.perf_counter()
-        kept = store.load(index)
-        image = kept if kept is not None else _stylize_frame(stylizer, clip, results, style, consistency, control, overrides)
-        if control is not None and control.stopped:
-            break  # a frame cut short is not a finished frame: it is neither kept nor returned
-        if image.size != clip.size:
-            width, height = image.size
-            raise ImpastoError(f"{store.path(index)} is {width}x{height}, not the video's size: delete {store.folder}")
-        if kept is None:
-            store.save(index, image)
-        results.append(np.asarray(image))
-        if on_frame is not None:
-            on_frame(FrameDone(index, len(clip.frames), time.perf_counter() - started, kept is not None))
+    for first, end in shot_bounds(clip.frames):
+        shot, earlier = clip.between(first, end), []
+        for index in range(first, end):
+            started = time.perf_counter()
+            kept = store.load(index, clip.size)
+            image = kept if kept is not None else _stylize_frame(stylizer, shot, earlier, style, consistency, control, overrides)
+            if control is not None and control.stopped:
+                return results  # a frame cut short is not a finished frame: it is neither kept nor returned
+            if kept is None:
+                store.save(index, image)
+            earlier.append(np.asarray(image))
+            results.append(earlier[-1])
+            if on_frame is not None:
+                on_frame(FrameDone(index, len(clip.frames), time.perf_counter() - started, kept is not None))
     return results
 
 
