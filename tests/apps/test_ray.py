@@ -85,6 +85,9 @@ def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, capsys, monkey
                  "--weights", "random", "--backend", "ray"])
     err = capsys.readouterr().err
     assert code == 1 and err == 'impasto: error: the Ray backend needs Ray: pip install "impasto[ray]"\n'
+    assert video_main([str(VIDEOS / "box.mp4"), str(IMAGES / "starry_night.jpg"), "-o", str(tmp_path / "v.mp4"),
+                       "--weights", "random", "--backend", "ray"]) == 1
+    assert capsys.readouterr().err == err and not (tmp_path / "v_frames").exists()
 
 
 def test_workers_are_one_per_gpu_else_one_per_two_cpus():

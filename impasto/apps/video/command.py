@@ -100,6 +100,10 @@ def _run(args: argparse.Namespace) -> int:
     cut = Cut(args.start, args.frames, args.every)
     settings.resolved()  # settings errors before the video is decoded
     local = args.backend == "local"  # Ray's workers load the network, each for itself
+    if not local:
+        from impasto.apps.ray_pool.cluster import import_ray
+
+        import_ray()  # a missing Ray is one line before the video is decoded
     stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
     styles = [load_image(path) for path in args.style]
     clip = read_clip(args.video, settings.size, cut)
