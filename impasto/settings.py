@@ -26,7 +26,7 @@ DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
 STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist")
 # The style weight each normalised loss defaults to, for every network (see docs/readme/quality.md);
 # "gram", the paper's loss, takes the network's own (registry) weight.
-DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 50.0, "hist": 30.0}
+DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0}
 STOP_TOLERANCE = 0.01  # measured: see the README's Performance section
 MAX_SIZE = 16_384
 """The largest output side: print size (1.4 m at 300 dpi); more would not fit a machine's memory."""
