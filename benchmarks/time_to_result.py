@@ -104,13 +104,13 @@ def scores(result: Path, content: str, style: str) -> dict:
     from impasto.engine.stylizer import reference_objective
     from impasto.image.io import load_image, to_tensor
 
-    image = to_tensor(load_image(result))
+    image = to_tensor(load_image(result))[0]
     settings = Settings(model="squeezenet1_1", weights=str(SQUEEZENET), size=max(load_image(result).size))
     objective = reference_objective(IMAGES / content, IMAGES / style, settings)
     return {
-        "style distance": style_distance(image, to_tensor(load_image(IMAGES / style))),
-        "content similarity": content_similarity(image, to_tensor(load_image(IMAGES / content))),
-        "total loss": objective(image)["total"].item(),
+        "style distance": style_distance(image, to_tensor(load_image(IMAGES / style))[0]),
+        "content similarity": content_similarity(image, to_tensor(load_image(IMAGES / content))[0]),
+        "total loss": objective(image[None])["total"].item(),
     }
 
 
