@@ -14,6 +14,7 @@ import torch
 
 from impasto.errors import ImpastoError
 from impasto.optim.control import RunControl
+from impasto.optim.no_dynamo import skip_dynamo_import
 from impasto.optim.pyramid import PyramidLBFGS
 
 
@@ -62,6 +63,7 @@ class IterateAverage:
 
 def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50) -> torch.optim.Optimizer:
     """L-BFGS (one loss evaluation per step, `history` past steps), Adam, or plain gradient descent."""
+    skip_dynamo_import()
     if name == "lbfgs":
         return torch.optim.LBFGS([pixels], lr=lr, max_iter=1, history_size=history)
     if name == "lbfgs-pyramid":
