@@ -60,7 +60,7 @@ def objective_for(settings: Settings, size: int, device: torch.device, precision
     """The run's objective at `size` (square crops of the benchmark images), in `precision`."""
     extractor = Stylizer(dataclasses.replace(settings, device=str(device))).objective(CONTENT, STYLE, size=32).extractor
     settings = settings.resolved()
-    network = Precise(extractor, precision, device)
+    network = Precise(extractor, precision, device, settings.model)
     content, style = (to_tensor(resize_longest(load_image(p), size), device)[..., :size, :size] for p in (CONTENT, STYLE))
     return build_objective(network, content, [style], [1.0], settings), content
 

@@ -116,8 +116,8 @@ class Stylizer:
         precision = resolve_precision(settings.precision, self.device)
         calibrated = settings.pooling == "avg" or settings.normalize_vgg
         layers = tuple(dict.fromkeys((*settings.content_layers, *settings.style_layers, *layers_of(extra))))
-        extractor = self._extractor(layers, uses_channels_last(precision, self.device), fresh=calibrated)
-        network = Precise(extractor, precision, self.device)
+        extractor = self._extractor(layers, uses_channels_last(precision, self.device, settings.model), fresh=calibrated)
+        network = Precise(extractor, precision, self.device, settings.model)
         budget = memory_budget(self.device, settings.max_memory)
         present = _in_colours_of(content_image, self.device) if settings.preserve_color == "luminance" else None
         pixels = None

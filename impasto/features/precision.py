@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from impasto.features.registry import spec
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -39,9 +41,13 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return "fp32"
 
 
-def uses_channels_last(precision: str, device: torch.device) -> bool:
-    """Channels-last pays off with reduced precision (oneDNN on CPU, tensor cores on CUDA)."""
-    return precision != "fp32" and device.type in ("cpu", "cuda")
+def uses_channels_last(precision: str, device: torch.device, model: str = "vgg19") -> bool:
+    """Channels-last pays off with reduced precision (oneDNN on CPU, tensor cores on CUDA),
+    and in fp32 on CPUs for networks whose spec says so (SqueezeNet: its evaluation is
+    1.24-1.44x faster at 128-1024 px, while VGG-19's is 0.82-0.91x; benchmarks/evaluation.py)."""
+    if precision != "fp32":
+        return device.type in ("cpu", "cuda")
+    return device.type == "cpu" and spec(model).fp32_channels_last
 
 
 class Precise(nn.Module):
@@ -51,12 +57,12 @@ class Precise(nn.Module):
     (in the reduced dtype; the losses cast them to float32).
     """
 
-    def __init__(self, network: nn.Module, precision: str, device: torch.device) -> None:
+    def __init__(self, network: nn.Module, precision: str, device: torch.device, model: str = "vgg19") -> None:
         super().__init__()
         self.network = network
         self.precision = resolve_precision(precision, torch.device(device))
         self.device_type = torch.device(device).type
-        self.channels_last = uses_channels_last(self.precision, torch.device(device))
+        self.channels_last = uses_channels_last(self.precision, torch.device(device), model)
         if self.channels_last:
             self.network.to(memory_format=torch.channels_last)
 

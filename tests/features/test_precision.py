@@ -42,6 +42,22 @@ def test_precise_network_returns_features_close_to_fp32() -> None:
         assert error < 0.05
 
 
+def test_squeezenet_runs_channels_last_in_fp32_on_cpu_with_the_same_gradient() -> None:
+    from impasto.features.registry import build_extractor
+
+    image = torch.rand(1, 3, 64, 48, generator=torch.Generator().manual_seed(0))
+    gradients = []
+    for layout in ("contiguous", "channels-last"):
+        extractor = build_extractor("squeezenet1_1", ("relu1", "fire5"), None)
+        network = Precise(extractor, "fp32", torch.device("cpu"), "squeezenet1_1" if layout == "channels-last" else "vgg19")
+        assert network.channels_last == (layout == "channels-last")
+        pixels = image.clone().requires_grad_(True)
+        sum(feature.pow(2).mean() for feature in network(pixels).values()).backward()
+        gradients.append(pixels.grad)
+    assert torch.allclose(*gradients, rtol=1e-4, atol=1e-6)
+    assert not Precise(build_extractor("vgg19", ("relu1_1",), None), "fp32", torch.device("cpu"), "vgg19").channels_last
+
+
 def test_auto_precision_resolves_per_device() -> None:
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
     assert resolve_precision("auto", torch.device("mps")) == "fp32"
