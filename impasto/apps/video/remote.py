@@ -71,9 +71,9 @@ def stylize_shots_on_ray(
             raise ImpastoError(f"frames {first + 1}-{end} failed on a Ray worker: {result.error}")
         shot = [np.asarray(decode(png)) for png in result.frames]
         for index, frame in enumerate(shot, first):
-            if store.load(index, clip.size) is None:
+            if not store.path(index).exists():
                 store.save(index, Image.fromarray(frame))
-        _collect(first, shot, False, frames, on_frame, len(clip.frames), result.seconds / len(shot))
+        _collect(first, shot, False, frames, on_frame, len(clip.frames), result.seconds / max(1, len(shot)))
     return [frames[index] for index in range(len(clip.frames))]
 
 
