@@ -48,7 +48,7 @@ class PoolJob:
 
         styles = [decode(style) for style in self.styles]
         image = stylizer.run(decode(self.content), styles, callback=keep, **self.overrides)
-        return PoolResult(self.key, encode_png(image), final)
+        return PoolResult(self.key, png=encode_png(image), losses=final)
 
 
 @dataclass(frozen=True)
