@@ -41,7 +41,7 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return "fp32"
 
 
-def uses_channels_last(precision: str, device: torch.device, model: str = "vgg19") -> bool:
+def uses_channels_last(precision: str, device: torch.device, model: str) -> bool:
     """Channels-last pays off with reduced precision (oneDNN on CPU, tensor cores on CUDA),
     and in fp32 on CPUs for networks whose spec says so (SqueezeNet: its evaluation is
     1.24-1.44x faster at 128-1024 px, while VGG-19's is 0.82-0.91x; benchmarks/evaluation.py)."""
@@ -54,10 +54,11 @@ class Precise(nn.Module):
     """Runs a feature network in a given precision and memory layout.
 
     Input and output are the wrapped network's: an image in, a dict of feature maps out
-    (in the reduced dtype; the losses cast them to float32).
+    (in the reduced dtype; the losses cast them to float32). `model` names the network
+    (the layout that suits it in fp32 is a property of its registry entry).
     """
 
-    def __init__(self, network: nn.Module, precision: str, device: torch.device, model: str = "vgg19") -> None:
+    def __init__(self, network: nn.Module, precision: str, device: torch.device, model: str) -> None:
         super().__init__()
         self.network = network
         self.precision = resolve_precision(precision, torch.device(device))

@@ -35,7 +35,7 @@ def test_precise_network_returns_features_close_to_fp32() -> None:
     extractor = build_extractor("vgg19", ("relu1_1", "relu3_1"), None)
     image = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
     reference = extractor(image)
-    features = Precise(extractor, "bf16", torch.device("cpu"))(image)
+    features = Precise(extractor, "bf16", torch.device("cpu"), "vgg19")(image)
     for name, value in reference.items():
         assert features[name].dtype == torch.bfloat16
         error = (features[name].float() - value).norm() / value.norm()

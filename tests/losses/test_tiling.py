@@ -58,7 +58,7 @@ def test_bf16_halves_activation_memory() -> None:
 
     extractor = build_extractor("vgg19", ("relu1_1", "relu3_1"), None)
     fp32 = activation_bytes_per_pixel(extractor, torch.device("cpu"))
-    bf16 = activation_bytes_per_pixel(Precise(extractor, "bf16", torch.device("cpu")), torch.device("cpu"))
+    bf16 = activation_bytes_per_pixel(Precise(extractor, "bf16", torch.device("cpu"), "vgg19"), torch.device("cpu"))
     assert 0.4 < bf16 / fp32 < 0.75
 
 
