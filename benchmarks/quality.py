@@ -118,12 +118,13 @@ def main() -> None:
     parser.add_argument("--strengths", type=float, nargs="*", default=[], help="style weights for the sweep")
     parser.add_argument("--sweep-size", type=int, default=256)
     parser.add_argument("--variant", action="append", default=[], help="extra run at --size, e.g. init=blend,scales=3")
+    parser.add_argument("--defaults", default="", help="settings that replace impasto's defaults for every run, e.g. scales=3")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     stylizer = Stylizer(Settings(model="squeezenet1_1", weights=str(SHARED / "models" / "squeezenet1_1-caffe.pth")))
-    base = {"size": args.size} | ({"iterations": args.iterations} if args.iterations else {})
+    base = {"size": args.size} | ({"iterations": args.iterations} if args.iterations else {}) | parse_variant(args.defaults)
     rows: list[dict] = []
     for name, photo, style in (r for r in REFERENCES if not args.pairs or r[0] in args.pairs):
         images = [Image.open(SHARED / "images" / f"{n}.jpg") for n in (photo, style)]

@@ -156,13 +156,14 @@ def memory_probe(model: str, size: int, device_name: str, checkpointing: bool = 
         memory.CHECKPOINT_PIXELS = 2**62
     settings = next(s for s in networks() if s.model == model)
     settings = Settings(**{**settings.to_dict(), "size": size, "iterations": 1, "scales": 1, "device": device_name})
-    stylize(CONTENT, STYLE, settings)
+    result = stylize(CONTENT, STYLE, settings)
+    checkpointed = result.width * result.height >= memory.CHECKPOINT_PIXELS
     device = select_device(device_name)
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"peak_gib": round(peak / 2**30, 2)}))
+    print(json.dumps({"checkpointing": checkpointed, "peak_gib": round(peak / 2**30, 2)}))
     return 0
 
 
@@ -176,8 +177,7 @@ def memory_section(sizes: list[int], device_name: str, models: list[str], keep_a
             began = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True)
             lines = done.stdout.strip().splitlines()
-            row = {"network": settings.model, "size": size, "checkpointing": size * size >= 1024 * 1024 and not keep_all,
-                   "seconds": round(time.perf_counter() - began, 1)}
+            row = {"network": settings.model, "size": size, "seconds": round(time.perf_counter() - began, 1)}
             row.update(json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr.strip()[-300:]})
             rows.append(row)
             print_row(row)

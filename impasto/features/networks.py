@@ -6,7 +6,7 @@ torchvision-layout state dicts load unchanged; classifiers are never built.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -34,6 +34,8 @@ SQUEEZENET_FIRES = (  # (name, squeeze, expand) per fire module, in order
 
 Layers = list[tuple[str, nn.Module]]
 """A network as its named layers, shallow to deep."""
+Consumers = Mapping[str, Callable[[torch.Tensor], None]]
+"""Per layer name, what takes that feature map as soon as it is computed (see `FeatureExtractor.forward`)."""
 
 
 class Fire(nn.Module):
@@ -171,18 +173,22 @@ class FeatureExtractor(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, consumers: Consumers | None = None) -> dict[str, torch.Tensor]:
+        """The wanted feature maps by name. A wanted layer with a consumer is handed to it as soon
+        as it is computed, inside its block, and is not returned: a loss taken there keeps no
+        feature map alive across the later blocks, and its backward pass runs just before its
+        block's, so that its gradient is not held through the whole backward pass."""
         x = self.normalize(image)
         features: dict[str, torch.Tensor] = {}
         for index, (start, stop) in enumerate(self.blocks):
             if self.checkpointing and index < CHECKPOINTED_BLOCKS and x.requires_grad and torch.is_grad_enabled():
-                x, found = checkpoint(self._block, x, start, stop, use_reentrant=False)
+                x, found = checkpoint(self._block, x, start, stop, consumers or {}, use_reentrant=False)
             else:
-                x, found = self._block(x, start, stop)
+                x, found = self._block(x, start, stop, consumers or {})
             features.update(found)
         return features
 
-    def _block(self, x: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _block(self, x: torch.Tensor, start: int, stop: int, consumers: Consumers) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Layers start..stop-1; a ReLU whose input is no feature asked for rectifies in place (half the memory)."""
         found = {}
         for index in range(start, stop):
@@ -190,7 +196,11 @@ class FeatureExtractor(nn.Module):
             in_place = isinstance(layer, nn.ReLU) and index > start and self.names[index - 1] not in self.wanted
             x = torch.relu_(x) if in_place else layer(x)
             if name in self.wanted:
-                found[name] = x / self.feature_scale if self.feature_scale != 1.0 else x
+                feature = x / self.feature_scale if self.feature_scale != 1.0 else x
+                if name in consumers:
+                    consumers[name](feature)
+                else:
+                    found[name] = feature
         return x, found
 
 

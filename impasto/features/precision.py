@@ -67,11 +67,11 @@ class Precise(nn.Module):
         if self.channels_last:
             self.network.to(memory_format=torch.channels_last)
 
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, consumers: Consumers | None = None) -> dict[str, torch.Tensor]:
         if self.channels_last:
             image = image.contiguous(memory_format=torch.channels_last)
         with autocast(self.precision, self.device_type):
-            return self.network(image)
+            return self.network(image, consumers)
 
 
 @contextlib.contextmanager

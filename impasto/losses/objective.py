@@ -8,13 +8,13 @@ progress bar, loss log and plot show whatever terms arrive.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from impasto.losses.terms import ContentTerm, StyleTerm, TotalVariationLoss
+from impasto.losses.terms import ContentTerm, LayerTerm, StyleTerm, TotalVariationLoss
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,37 @@ class Objective(nn.Module):
         self.terms = list(terms)
         self.modules_ = nn.ModuleList(term.module for term in self.terms)  # buffers follow .to(device)
         self.layers = layers_of(self.terms)
+        readers = [term for term in self.terms if term.weight and getattr(term.module, "layers", ())]
+        streamed = readers if all(isinstance(term.module, LayerTerm) for term in readers) else []
+        self.streamed = {layer: [term for term in streamed if layer in term.module.layers] for layer in layers_of(streamed)}
+        """The layers evaluated as the network computes them, each with the terms that read it."""
 
     def term(self, name: str) -> Term:
         """The term reported as `name`."""
         return next(term for term in self.terms if term.name == name)
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each term's weighted value, as it enters the total, and the total."""
-        features = self.extractor(image) if self.layers else {}
+        """Each term's weighted value, as it enters the total, and the total.
+
+        When every term that reads features is a `LayerTerm` (the paper's content and style
+        terms), each layer's losses are taken as the network computes it (the consumers of
+        `FeatureExtractor.forward`): the same values for less memory."""
         zero = image.new_zeros((), dtype=torch.float32)
-        values = {term.name: term.weight * term.module(image, features) if term.weight else zero for term in self.terms}
+        shares: dict[str, torch.Tensor] = {}
+
+        def consumer(layer: str) -> Callable[[torch.Tensor], None]:
+            def take(features: torch.Tensor) -> None:
+                with torch.autocast(features.device.type, enabled=False):  # losses in float32
+                    for term in self.streamed[layer]:
+                        shares[term.name] = shares.get(term.name, zero) + term.module.layer_loss(layer, features)
+            return take
+
+        consumers = {layer: consumer(layer) for layer in self.streamed}
+        features = self.extractor(image, consumers) if self.layers else {}
+        values = {
+            term.name: zero if not term.weight
+            else term.weight * (shares[term.name] if term.name in shares else term.module(image, features))
+            for term in self.terms
+        }
         values["total"] = sum(values.values(), zero) if values else zero
         return values

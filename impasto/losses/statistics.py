@@ -19,14 +19,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from impasto.losses.terms import StyleLoss, gram_matrix
+from impasto.losses.terms import StyleLoss, channel_moments
 
 QUANTILES = 4096  # target activations kept per channel for histogram matching
 
 
 def moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(1, N, H, W) features -> mean (N,) and second raw moment E[f f^T] (N, N); both blend linearly."""
-    return features.float().flatten(2).mean(-1)[0], gram_matrix(features)[0]
+    mean, gram = channel_moments(features)
+    return mean[0], gram[0]
 
 
 def _sqrtm(matrix: torch.Tensor) -> torch.Tensor:

@@ -24,11 +24,33 @@ from torch import nn
 from impasto.image.masks import fit_mask
 
 
+class _ChannelMoments(torch.autograd.Function):
+    """Channel means and Gram matrix of (B, N, M) features, with a backward pass that allocates one
+    feature-sized tensor (autograd's own would hold three at once: a large share of peak memory on
+    the early, full-resolution layers)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx.save_for_backward(flat)
+        return flat.mean(-1), flat @ flat.transpose(1, 2) / flat.shape[-1]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad_mean: torch.Tensor, grad_gram: torch.Tensor) -> torch.Tensor:
+        (flat,) = ctx.saved_tensors
+        m = flat.shape[-1]
+        return torch.baddbmm((grad_mean / m).unsqueeze(-1), (grad_gram + grad_gram.transpose(1, 2)) / m, flat)
+
+
+def channel_moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, N, H, W) features -> (B, N) channel means and (B, N, N) channel inner products divided by M = H*W."""
+    b, n, h, w = features.shape
+    return _ChannelMoments.apply(features.reshape(b, n, h * w).float())
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, N, H, W) features -> (B, N, N) channel inner products divided by M = H*W."""
-    b, n, h, w = features.shape
-    flat = features.reshape(b, n, h * w).float()
-    return flat @ flat.transpose(1, 2) / (h * w)
+    return channel_moments(features)[1]
 
 
 class ContentLoss(nn.Module):
@@ -114,21 +136,9 @@ class TotalVariationLoss(nn.Module):
         return dx + dy
 
 
-class ContentTerm(nn.Module):
-    """The content loss of one or more layers, averaged."""
-
-    def __init__(self, losses: dict[str, ContentLoss]) -> None:
-        super().__init__()
-        self.losses = nn.ModuleDict(losses)
-        self.layers = tuple(losses)
-
-    def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        zero = image.new_zeros((), dtype=torch.float32)
-        return sum((loss(features[name]) for name, loss in self.losses.items()), zero) / max(1, len(self.losses))
-
-
-class StyleTerm(nn.Module):
-    """The style losses of several layers, combined with weights normalised to sum to 1."""
+class LayerTerm(nn.Module):
+    """A weighted sum of per-layer losses, whose weights sum to 1. Each layer's share can be
+    evaluated alone (`layer_loss`), as soon as the network has computed that layer."""
 
     def __init__(self, losses: dict[str, nn.Module], layer_weights: Sequence[float]) -> None:
         super().__init__()
@@ -137,6 +147,21 @@ class StyleTerm(nn.Module):
         total = sum(layer_weights)
         self.layer_weights = dict(zip(losses, (w / total for w in layer_weights)))
 
+    def layer_loss(self, name: str, features: torch.Tensor) -> torch.Tensor:
+        """One layer's weighted share of the term."""
+        return self.layer_weights[name] * self.losses[name](features)
+
     def forward(self, image: torch.Tensor, features: dict[str, torch.Tensor]) -> torch.Tensor:
         zero = image.new_zeros((), dtype=torch.float32)
-        return sum((self.layer_weights[name] * loss(features[name]) for name, loss in self.losses.items()), zero)
+        return sum((self.layer_loss(name, features[name]) for name in self.layers), zero)
+
+
+class ContentTerm(LayerTerm):
+    """The content loss of one or more layers, averaged."""
+
+    def __init__(self, losses: dict[str, ContentLoss]) -> None:
+        super().__init__(losses, [1.0] * len(losses))
+
+
+class StyleTerm(LayerTerm):
+    """The style losses of several layers, combined with weights normalised to sum to 1."""

@@ -51,8 +51,11 @@ def test_objective_weights_and_sums_the_terms():
     identity = torch.nn.Identity()
 
     class Extract(torch.nn.Module):
-        def forward(self, image):
-            return {"a": identity(image), "b": identity(image) * 2}
+        def forward(self, image, consumers):
+            features = {"a": identity(image), "b": identity(image) * 2}
+            for name, take in consumers.items():
+                take(features.pop(name))
+            return features
 
     image = torch.tensor([[[[0.0, 1.0], [1.0, 3.0]]]])
     content = ContentLoss(torch.zeros_like(image))
