@@ -40,7 +40,7 @@ TOLERANCES = (0.001, 0.002, 0.005, 0.01, 0.02)
 
 PHASES_CHILD = r"""
 import json, sys, time
-began = time.perf_counter()
+began, began_epoch = time.perf_counter(), time.time()
 marks = {}
 from impasto.apps.cli import main  # everything the command imports
 import impasto
@@ -59,19 +59,19 @@ marks["iterations"] = time.perf_counter()
 from impasto.record.provenance import save_with_record
 save_with_record(image, sys.argv[4], {"impasto": impasto.__version__})
 marks["saving"] = time.perf_counter()
-print(json.dumps({"began": began, "marks": marks, "evaluations": len(seen)}))
+print(json.dumps({"began": began, "began_epoch": began_epoch, "marks": marks, "evaluations": len(seen)}))
 """
 
 
 def phases(args: argparse.Namespace) -> dict:
-    """Start-up phases of a fresh process per network (the parent's clock covers interpreter start)."""
+    """Start-up phases of a fresh process per network, from its spawn (interpreter start) to its exit."""
     nets = {"squeezenet1_1": {"model": "squeezenet1_1", "weights": str(SQUEEZENET)},
             "vgg19 (random weights)": {"model": "vgg19", "weights": "random"}}
     rows = {}
     for name, net in nets.items():
         settings = {**net, "size": 512, "iterations": args.phase_iterations, "stop_tolerance": 0.0}
         with tempfile.TemporaryDirectory() as folder:
-            start = time.perf_counter()
+            start, spawned = time.perf_counter(), time.time()
             done = subprocess.run(
                 [sys.executable, "-c", PHASES_CHILD, json.dumps(settings), str(IMAGES / MAIN[0]),
                  str(IMAGES / MAIN[1]), str(Path(folder) / "out.png")],
@@ -79,11 +79,11 @@ def phases(args: argparse.Namespace) -> dict:
             )
             wall = time.perf_counter() - start
         child = json.loads(done.stdout.strip().splitlines()[-1])
-        # The child's clock starts after the interpreter; the rest of the wall time is interpreter start-up.
-        spent = child["marks"]["saving"] - child["began"]
-        previous, row = child["began"], {"interpreter": wall - spent}
+        # Interpreter start-up: from the spawn to the child's first line (one wall clock for both processes).
+        previous, row = child["began"], {"interpreter": child["began_epoch"] - spawned}
         for phase, at in child["marks"].items():
             row[phase], previous = at - previous, at
+        row["exit"] = wall - row["interpreter"] - (child["marks"]["saving"] - child["began"])  # not start-up
         row["first iteration after"] = row["interpreter"] + row["imports"] + row["weights"] + row["first evaluation"]
         rows[name] = row
         print(name, {k: round(v, 2) for k, v in row.items()}, flush=True)
