@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from impasto.features.networks import Consumers
 from impasto.features.registry import spec
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
