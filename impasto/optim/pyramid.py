@@ -72,7 +72,7 @@ class PyramidLBFGS(torch.optim.Optimizer):
     def _direction(self, gradient: torch.Tensor, pairs: list, gamma: torch.Tensor | None) -> torch.Tensor:
         """The two-loop recursion: -H g, with H0 = gamma * M."""
         if not pairs:  # first step: a small preconditioned gradient step, as torch's L-BFGS takes
-            return -self._metric(gradient) * min(1.0, 1.0 / gradient.abs().sum().item())
+            return -self._metric(gradient) / max(1.0, gradient.abs().sum().item())  # a zero gradient: no step
         q = gradient.clone()
         alphas = []
         for step, change, rho in reversed(pairs):

@@ -30,3 +30,19 @@ def test_pyramid_lbfgs_beats_plain_lbfgs_at_equal_evaluations(content_path, styl
         assert all(0 <= p.min() and p.max() <= 1 for p in seen)  # every reported image is valid
         losses[optimizer] = fp32_loss(result, content_path, style_path, base)
     assert losses["lbfgs-pyramid"] < losses["lbfgs"]
+
+
+def test_pyramid_lbfgs_takes_no_step_at_a_zero_gradient() -> None:
+    from impasto.optim.pyramid import PyramidLBFGS
+
+    pixels = torch.full((1, 3, 12, 12), 0.5, requires_grad=True)
+    optimizer = PyramidLBFGS([pixels], lr=1.0, history=5)
+
+    def closure() -> torch.Tensor:  # a flat loss, as with every weight at the start image zero
+        optimizer.zero_grad()
+        loss = (pixels * 0).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    assert torch.equal(pixels.detach(), torch.full((1, 3, 12, 12), 0.5))
