@@ -157,7 +157,7 @@ def memory_probe(model: str, size: int, device_name: str, checkpointing: bool = 
     settings = next(s for s in networks() if s.model == model)
     settings = Settings(**{**settings.to_dict(), "size": size, "iterations": 1, "scales": 1, "device": device_name})
     result = stylize(CONTENT, STYLE, settings)
-    checkpointed = result.width * result.height >= memory.CHECKPOINT_PIXELS
+    checkpointed = memory.recomputes(result.width * result.height)
     device = select_device(device_name)
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)

@@ -135,7 +135,7 @@ class Stylizer:
             first = self._start(start, settings, inputs.content) if pixels is None else _upsample(pixels, inputs.content)
             history = lbfgs_history(first, budget) if settings.optimizer.startswith("lbfgs") else 0
             control.reason = None  # each scale says for itself whether it ended early
-            extractor.checkpointing = first[0, 0].numel() >= memory.CHECKPOINT_PIXELS
+            extractor.checkpointing = memory.recomputes(first[0, 0].numel())
             fitted = fit_memory(objective, first, budget, self.spec.halo, fixed=2 * history * first.numel() * 4)
             pixels = optimize(
                 fitted,

@@ -19,6 +19,11 @@ CHECKPOINT_PIXELS = 1024 * 1024
 (`FeatureExtractor.checkpointing`): gigabytes less memory for a few per cent more time."""
 
 
+def recomputes(pixels: int) -> bool:
+    """Whether a run at `pixels` output pixels recomputes the network's early blocks (CHECKPOINT_PIXELS)."""
+    return pixels >= CHECKPOINT_PIXELS
+
+
 def activation_bytes_per_pixel(extractor: nn.Module, device: torch.device) -> float:
     """Bytes autograd keeps per image pixel for one evaluation, measured on two small probes
     (their difference leaves out what does not grow with the image, such as weights)."""
