@@ -158,8 +158,8 @@ class TiledObjective(nn.Module):
             target = crop(loss.target, Tile(tile.core, (0, 0, 0, 0)), size, full)
             rows, cols = min(core.shape[-2], target.shape[-2]), min(core.shape[-1], target.shape[-1])
             share = loss.squared_error_sum(core[..., :rows, :cols], target[..., :rows, :cols])  # ends may differ by a position
-            total = total + share / loss.target.numel()
-        return total / max(1, len(term.losses))
+            total = total + term.layer_weights[name] * share / loss.target.numel()
+        return total
 
     def _style_terms(self, grams) -> tuple[dict[str, torch.Tensor], dict[tuple[str, str], torch.Tensor]]:
         """Each weighted style term and its gradient with respect to each layer's Gram matrix."""
