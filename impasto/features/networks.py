@@ -179,12 +179,13 @@ class FeatureExtractor(nn.Module):
         feature map alive across the later blocks, and its backward pass runs just before its
         block's, so that its gradient is not held through the whole backward pass."""
         x = self.normalize(image)
+        consumers = consumers or {}
         features: dict[str, torch.Tensor] = {}
         for index, (start, stop) in enumerate(self.blocks):
             if self.checkpointing and index < CHECKPOINTED_BLOCKS and x.requires_grad and torch.is_grad_enabled():
-                x, found = checkpoint(self._block, x, start, stop, consumers or {}, use_reentrant=False)
+                x, found = checkpoint(self._block, x, start, stop, consumers, use_reentrant=False)
             else:
-                x, found = self._block(x, start, stop, consumers or {})
+                x, found = self._block(x, start, stop, consumers)
             features.update(found)
         return features
 
