@@ -14,6 +14,17 @@ from collections.abc import Sequence
 from impasto.errors import ImpastoError
 
 FACTOR = math.sqrt(2)
+DEFAULT_SCALES = 3
+"""Scales of a run that names none: measured best on the quality benchmark (see the README)."""
+SMALLEST_DEFAULT_SCALE = 128
+"""No default scale is smaller: below it the coarse scale sees too little to lay out."""
+
+
+def default_scales(size: int, iterations: int) -> int:
+    """The scale count a run gets when it names none: DEFAULT_SCALES, fewer where the first
+    scale would be under SMALLEST_DEFAULT_SCALE px or there are fewer iterations than scales."""
+    fitting = sum(round(size / FACTOR**k) >= SMALLEST_DEFAULT_SCALE for k in range(1, DEFAULT_SCALES))
+    return min(1 + fitting, iterations)
 
 
 def scale_sizes(size: int, scales: int | None = None, min_size: int | None = None) -> list[int]:

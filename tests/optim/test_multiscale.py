@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
+from impasto.features.registry import spec
 from impasto.optim.loop import IterateAverage, optimize
-from impasto.optim.schedule import relative_cost, scale_sizes, split_iterations
+from impasto.optim.schedule import default_scales, relative_cost, scale_sizes, split_iterations
 
 
 def test_scale_sizes_grow_by_sqrt2_up_to_the_output_size():
@@ -22,6 +23,27 @@ def test_scale_sizes_grow_by_sqrt2_up_to_the_output_size():
         scale_sizes(4, scales=8)
 
 
+def test_default_scale_count_keeps_the_first_scale_at_128_px_and_one_iteration_each():
+    assert [default_scales(size, 500) for size in (64, 180, 181, 255, 256, 512, 4096)] == [1, 1, 2, 2, 3, 3, 3]
+    assert default_scales(512, 2) == 2 and default_scales(512, 1) == 1
+
+
+def test_unnamed_scales_resolve_to_the_default_and_its_strength_halves_per_coarse_scale():
+    def resolved(**given):
+        settings = Settings(model="squeezenet1_1", **given).resolved()
+        return settings.scales, settings.style_weight
+
+    assert resolved() == (3, 5.0)  # 256, 362, 512 px
+    assert resolved(size=64) == (1, 20.0)  # too small for a coarser scale
+    assert resolved(size=200) == (2, 10.0)
+    assert resolved(scales=1) == (1, 20.0)
+    assert resolved(scales=3, style_weight=7.0) == (3, 7.0)  # a given weight is kept
+    assert resolved(scale_iterations=(10, 5)) == (2, 10.0)  # one scale per count
+    assert resolved(iterations=2) == (2, 10.0)  # at least one iteration per scale
+    assert resolved(style_loss="gram")[1] == spec("squeezenet1_1").style_weight  # the paper's loss: the net's own
+    assert resolved(min_size=64, size=512)[0] is None  # min_size picks the count in scale_sizes
+
+
 def test_iterations_are_split_with_most_at_the_small_sizes():
     counts = split_iterations(500, 3)
     assert sum(counts) == 500 and counts == sorted(counts, reverse=True)
@@ -34,7 +56,7 @@ def test_iterations_are_split_with_most_at_the_small_sizes():
 
 def test_multiresolution_run_visits_the_sizes_in_order_and_lowers_the_loss(content_path, style_path, squeezenet_weights):
     log = []
-    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, scales=3, iterations=30)
+    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, scales=3, iterations=30, style_weight=20)
     result = stylize(content_path, style_path, settings, callback=log.append)
     sizes = scale_sizes(80, scales=3)
     counts = split_iterations(30, 3)
@@ -84,3 +106,9 @@ def test_adam_returns_the_moving_average_of_its_iterates():
     assert not torch.allclose(result, iterates[20], atol=1e-3)  # the average, not the last iterate
     assert Settings(optimizer="adam").resolved().ema_decay > 0
     assert Settings().resolved().ema_decay == 0
+
+
+def test_a_run_naming_no_scales_goes_coarse_to_fine(content_path, style_path):
+    log = []
+    stylize(content_path, style_path, Settings(model="squeezenet1_1", weights="random", size=181, iterations=4), callback=log.append)
+    assert [(it.scale, it.scales, max(it.pixels.shape[-2:])) for it in log if it.iteration == 0] == [(0, 2, 128), (1, 2, 181)]

@@ -120,7 +120,7 @@ def _stylize_frame(
     if terms:
         terms = [(name, term, weight * _loss_of(stylizer, content, style, start, overrides)) for name, term, weight in terms]
     # one scale: a warm start is already the full-size image a coarse-to-fine run would build up
-    overrides = {**overrides, "scales": None, "min_size": None, "scale_iterations": None}
+    overrides = {**overrides, "scales": 1, "min_size": None, "scale_iterations": None}
     if consistency.frame_iterations is not None:
         overrides["iterations"] = consistency.frame_iterations
     return stylizer.run(content, style, start=start, extra_terms=terms, control=control, **overrides)
