@@ -16,7 +16,7 @@ from impasto.image.color import PRESERVE_COLOR
 from impasto.errors import ImpastoError
 from impasto.features.registry import MODELS, spec
 from impasto.fields import check_fields
-from impasto.optim.schedule import DEFAULT_SCALES, default_scales, scale_sizes
+from impasto.optim.schedule import default_scales, scale_sizes
 from impasto.features.precision import PRECISIONS
 
 INITS = ("content", "gaussian", "uniform", "blend")
@@ -27,6 +27,7 @@ STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist")
 # The style weight each normalised loss defaults to in a one-scale run, for every network (see the
 # README's Quality section); "gram", the paper's loss, takes the network's own (registry) weight.
 DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0}
+HALVED_UP_TO_SCALES = 3  # the default strength halves per coarser scale up to this many (measured)
 STOP_TOLERANCE = 0.01  # measured: see the README's Performance section
 MAX_SIZE = 16_384
 """The largest output side: print size (1.4 m at 300 dpi); more would not fit a machine's memory."""
@@ -150,7 +151,7 @@ class Settings:
         default=None,
         metadata=option(
             "number of coarse-to-fine scales, sizes growing by sqrt(2) up to --size "
-            "(default: 3, fewer where the first scale would be under 128 px)",
+            "(default: enough to start at 256 px or below, at least 3, none under 128 px)",
             minimum=1,
         ),
     )
@@ -279,13 +280,13 @@ class Settings:
 
     def _default_style_weight(self, paper_weight: float, scales: int | None) -> float:
         """The network's paper weight for the paper's loss, else the normalised loss's one-scale
-        strength halved for each coarser scale up to DEFAULT_SCALES: a coarse scale lays the style
+        strength halved for each coarser scale up to HALVED_UP_TO_SCALES: a coarse scale lays the style
         out and the finer ones keep it, so a coarse-to-fine run stylises more at the same weight
         (measured: one scale at 20 and three at 5 give the benchmark's best results; more scales
         add less and keep three's weight)."""
         if self.style_loss == "gram":
             return paper_weight
-        count = min(len(scale_sizes(self.size, scales, self.min_size)), DEFAULT_SCALES)
+        count = min(len(scale_sizes(self.size, scales, self.min_size)), HALVED_UP_TO_SCALES)
         return DEFAULT_STYLE_WEIGHT[self.style_loss] / 2 ** (count - 1)
 
     def to_dict(self) -> dict[str, Any]:

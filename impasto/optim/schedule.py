@@ -14,17 +14,21 @@ from collections.abc import Sequence
 from impasto.errors import ImpastoError
 
 FACTOR = math.sqrt(2)
-DEFAULT_SCALES = 3
-"""Scales of a run that names none: measured best on the quality benchmark (see the README)."""
+COARSEST_DEFAULT_SCALE = 256
+"""A run that names no scales starts at most this large (three scales at 512 px, five at 1024),
+and has at least three scales where the next rule allows (measured: see the README)."""
 SMALLEST_DEFAULT_SCALE = 128
 """No default scale is smaller: below it the coarse scale sees too little to lay out."""
 
 
 def default_scales(size: int, iterations: int) -> int:
-    """The scale count a run gets when it names none: DEFAULT_SCALES, fewer where the first
-    scale would be under SMALLEST_DEFAULT_SCALE px or there are fewer iterations than scales."""
-    fitting = sum(round(size / FACTOR**k) >= SMALLEST_DEFAULT_SCALE for k in range(1, DEFAULT_SCALES))
-    return min(1 + fitting, iterations)
+    """The scale count a run gets when it names none: enough sqrt(2) steps to start at most
+    COARSEST_DEFAULT_SCALE px, at least two steps, but none below SMALLEST_DEFAULT_SCALE px
+    and no more scales than iterations."""
+    steps = max(2, math.ceil(math.log(size / COARSEST_DEFAULT_SCALE, FACTOR) - 1e-9))
+    while steps and round(size / FACTOR**steps) < SMALLEST_DEFAULT_SCALE:
+        steps -= 1
+    return min(1 + steps, iterations)
 
 
 def scale_sizes(size: int, scales: int | None = None, min_size: int | None = None) -> list[int]:

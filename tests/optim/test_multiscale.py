@@ -23,8 +23,10 @@ def test_scale_sizes_grow_by_sqrt2_up_to_the_output_size():
         scale_sizes(4, scales=8)
 
 
-def test_default_scale_count_keeps_the_first_scale_at_128_px_and_one_iteration_each():
-    assert [default_scales(size, 500) for size in (64, 180, 181, 255, 256, 512, 4096)] == [1, 1, 2, 2, 3, 3, 3]
+def test_default_scales_start_at_256_px_or_below_but_not_under_128_px_with_one_iteration_each():
+    sizes = (64, 180, 181, 255, 256, 512, 600, 1024, 4096)
+    assert [default_scales(size, 500) for size in sizes] == [1, 1, 2, 2, 3, 3, 4, 5, 9]
+    assert scale_sizes(1024, default_scales(1024, 500))[0] == 256
     assert default_scales(512, 2) == 2 and default_scales(512, 1) == 1
 
 
@@ -34,6 +36,7 @@ def test_unnamed_scales_resolve_to_the_default_and_its_strength_halves_per_coars
         return settings.scales, settings.style_weight
 
     assert resolved() == (3, 5.0)  # 256, 362, 512 px
+    assert resolved(size=1024) == (5, 5.0)  # from 256 px; the strength halves up to three scales
     assert resolved(size=64) == (1, 20.0)  # too small for a coarser scale
     assert resolved(size=200) == (2, 10.0)
     assert resolved(scales=1) == (1, 20.0)
