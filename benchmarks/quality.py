@@ -28,6 +28,7 @@ from measures import content_similarity, style_distance
 
 from impasto import Settings, Stylizer
 from impasto.image.io import resize_longest
+from impasto.optim.schedule import scale_sizes
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared"
@@ -140,9 +141,10 @@ def main() -> None:
             rows.append(run_one(stylizer, photo, style, f"sweep{weight:g}", args.out, **base | {"size": args.sweep_size, "style_weight": weight})[1])
         (args.out / "quality.json").write_text(json.dumps(rows, indent=1) + "\n")  # partial results survive a stop
     settings = stylizer.settings_for(**base)
+    scales = len(scale_sizes(settings.size, settings.scales, settings.min_size))
     note = (f"SqueezeNet 1.1 (real weights), {args.size} px, style_loss {settings.style_loss}, style weight "
             f"{settings.style_weight:g}, {settings.iterations} iterations at most (stop_tolerance "
-            f"{getattr(settings, 'stop_tolerance', 0)}), start {settings.init}, scales {settings.scales or 1}. "
+            f"{getattr(settings, 'stop_tolerance', 0)}), start {settings.init}, scales {scales}. "
             "Style distance: patch sliced-Wasserstein over a 6-level Gaussian pyramid (lower is closer to the artwork); "
             "content similarity: SSIM of blurred luminance (higher keeps more of the photo). Reference: "
             "jcjohnson/neural-style's published output, measured the same way.")
