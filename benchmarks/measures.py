@@ -87,13 +87,19 @@ def fit_longest(image: torch.Tensor, longest: int) -> torch.Tensor:
     return resize(image, (max(PATCH, round(h * scale)), max(PATCH, round(w * scale))))
 
 
-def style_distance(result: torch.Tensor, style: torch.Tensor, seed: int = 0) -> float:
-    """Mean over pyramid levels of the patch SWD between `result` and `style` (lower is closer)."""
+def style_distances_by_level(result: torch.Tensor, style: torch.Tensor, seed: int = 0) -> list[float]:
+    """The patch SWD between `result` and `style` at each pyramid level, finest first: a 7x7
+    patch at level k spans 7 * 2^k pixels of the result, so the last levels see large shapes."""
     style = fit_longest(style, max(result.shape[-2:]))
     generator = torch.Generator().manual_seed(seed)
     levels = zip(pyramid(result.float()), pyramid(style.float()))
-    distances = [sliced_wasserstein(a, b, generator) for a, b in levels if min(*a.shape[-2:], *b.shape[-2:]) >= PATCH]
-    return float(torch.stack(distances).mean())
+    return [float(sliced_wasserstein(a, b, generator)) for a, b in levels if min(*a.shape[-2:], *b.shape[-2:]) >= PATCH]
+
+
+def style_distance(result: torch.Tensor, style: torch.Tensor, seed: int = 0) -> float:
+    """Mean over pyramid levels of the patch SWD between `result` and `style` (lower is closer)."""
+    distances = style_distances_by_level(result, style, seed)
+    return sum(distances) / len(distances)
 
 
 def luminance(image: torch.Tensor) -> torch.Tensor:

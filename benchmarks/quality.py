@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from measures import content_similarity, style_distance
+from measures import LEVELS, content_similarity, style_distances_by_level
 
 from impasto import Settings, Stylizer
 from impasto.image.io import resize_longest
@@ -51,8 +51,9 @@ def tensor(image: Image.Image) -> torch.Tensor:
 
 
 def measure(result: Image.Image, photo: Image.Image, style: Image.Image) -> dict[str, float]:
-    """Style distance and content similarity of one result."""
-    return {"style_distance": style_distance(tensor(result), tensor(style)),
+    """Style distance (with its value at each pyramid level) and content similarity of one result."""
+    levels = style_distances_by_level(tensor(result), tensor(style))
+    return {"style_distance": sum(levels) / len(levels), "style_distance_levels": levels,
             "content_similarity": content_similarity(tensor(result), tensor(photo))}
 
 
@@ -68,7 +69,7 @@ def contact_sheet(images: list[Image.Image], height: int = 256) -> Image.Image:
 
 
 def parse_variant(text: str) -> dict:
-    """'init=blend,scales=3' -> {'init': 'blend', 'scales': 3}."""
+    """'init=blend,scales=3,style_layers=relu1+fire2' -> {'init': 'blend', 'scales': 3, 'style_layers': ('relu1', 'fire2')}."""
     pairs = (item.split("=", 1) for item in text.split(",") if item)
     return {key: _value(value) for key, value in pairs}
 
@@ -77,7 +78,7 @@ def _value(text: str):
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        return text
+        return tuple(_value(part) for part in text.split("+")) if "+" in text else text
 
 
 def run_one(stylizer: Stylizer, photo: str, style: str, label: str, out: Path, **overrides) -> tuple[Image.Image, dict]:
@@ -103,6 +104,15 @@ def markdown(rows: list[dict], note: str) -> str:
         wins = r["style_distance"] <= q["style_distance"] and r["content_similarity"] >= q["content_similarity"]
         lines.append(f"| {r['photo']} × {r['style']} | {q['style_distance']:.4f} | {r['style_distance']:.4f} | "
                      f"{q['content_similarity']:.3f} | {r['content_similarity']:.3f} | {'yes' if wins else 'no'} |")
+    lines += ["", "Style distance at each pyramid level, reference / impasto (level k: 7x7 patches of the image "
+              "halved k times, so each spans 7·2^k pixels):", "",
+              "| photo × style | " + " | ".join(f"level {k}" for k in range(LEVELS)) + " |",
+              "|---|" + "---:|" * LEVELS]
+    for r in rows:
+        if r["label"] == "default":
+            q = ref[r["photo"], r["style"]]
+            cells = (f"{a:.3f} / {b:.3f}" for a, b in zip(q["style_distance_levels"], r["style_distance_levels"]))
+            lines.append(f"| {r['photo']} × {r['style']} | " + " | ".join(cells) + " |")
     others = [r for r in rows if r["label"] not in ("default", "reference")]
     if others:
         lines += ["", "| run | photo × style | settings | style distance | content similarity | seconds |", "|---|---|---|---:|---:|---:|"]

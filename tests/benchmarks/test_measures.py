@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import IMAGES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from measures import blur, content_similarity, style_distance  # noqa: E402
+from measures import blur, content_similarity, style_distance, style_distances_by_level  # noqa: E402
 
 
 def load(name: str, size: int = 128) -> torch.Tensor:
@@ -30,6 +30,15 @@ def test_the_style_image_is_closest_to_itself():
 def test_a_blurred_style_is_farther_than_the_style_but_closer_than_a_photo():
     style, photo = load("starry_night.jpg"), load("tubingen.jpg")
     assert style_distance(style, style) < style_distance(blur(style, 1.0), style) < style_distance(photo, style)
+
+
+def test_levels_tell_strokes_from_layout():
+    style = load("starry_night.jpg", 256)
+    blurred = style_distances_by_level(blur(style, 2.0), style)  # same layout, no strokes
+    mirrored = style_distances_by_level(style.flip(-1), style)  # same strokes, another layout
+    assert blurred[0] > 5 * blurred[-1]
+    assert mirrored[-1] > 5 * mirrored[0]
+    assert abs(sum(blurred) / len(blurred) - style_distance(blur(style, 2.0), style)) < 1e-6
 
 
 def test_the_photo_is_most_similar_to_itself():
