@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impasto.image.color import PRESERVE_COLOR
+from impasto.image.initial import INITS
 from impasto.errors import ImpastoError
 from impasto.features.registry import MODELS, spec
 from impasto.fields import check_fields
 from impasto.optim.schedule import default_scales, scale_sizes
 from impasto.features.precision import PRECISIONS
 
-INITS = ("content", "gaussian", "uniform", "blend")
 OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
 DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}

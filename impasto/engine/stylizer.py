@@ -13,7 +13,7 @@ from torch import nn
 
 from impasto.engine.checks import check_run, iterations_per_scale
 from impasto.engine.events import Iterate
-from impasto.engine.targets import build_objective, load_masks, scale_inputs, style_weights
+from impasto.engine.targets import ScaleInputs, build_objective, load_masks, scale_inputs, style_weights
 from impasto.errors import ImpastoError
 from impasto.features.calibrate import calibrate
 from impasto.features.devices import select_device
@@ -21,7 +21,7 @@ from impasto.features.networks import FeatureExtractor
 from impasto.features.precision import Precise, resolve_precision, uses_channels_last
 from impasto.features.registry import build_extractor, spec
 from impasto.features.weights import Progress, load_weights
-from impasto.image.color import combine_luminance
+from impasto.image.color import combine_luminance, pooled_palette
 from impasto.image.initial import initial_image
 from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_tensor
 from impasto.losses.objective import Objective, Term, layers_of
@@ -132,7 +132,7 @@ class Stylizer:
                 network, inputs.content, inputs.styles, blend, settings, inputs.content_masks, inputs.style_masks,
                 extra if last else (),
             )
-            first = self._start(start, settings, inputs.content) if pixels is None else _upsample(pixels, inputs.content)
+            first = self._start(start, settings, inputs, blend) if pixels is None else _upsample(pixels, inputs.content)
             history = lbfgs_history(first, budget) if settings.optimizer.startswith("lbfgs") else 0
             control.reason = None  # each scale says for itself whether it ended early
             extractor.checkpointing = memory.recomputes(first[0, 0].numel())
@@ -177,10 +177,16 @@ class Stylizer:
             self._extractors[key] = extractor
         return self._extractors[key]
 
-    def _start(self, start: Image.Image | torch.Tensor | None, settings: Settings, content: torch.Tensor) -> torch.Tensor:
-        """The given starting image at the content's size, else the settings' `init`."""
+    def _start(
+        self, start: Image.Image | torch.Tensor | None, settings: Settings, inputs: ScaleInputs, blend: Sequence[float]
+    ) -> torch.Tensor:
+        """The given starting image at the content's size, else the settings' `init`. With
+        `--preserve-color` the styles already carry the content's colours, so `palette` starts
+        from the content as it is."""
+        content = inputs.content
         if start is None:
-            return initial_image(settings.init, content, settings.init_noise_ratio, settings.seed)
+            palette = pooled_palette(inputs.styles, blend) if settings.preserve_color == "none" else None
+            return initial_image(settings.init, content, settings.init_noise_ratio, settings.seed, palette)
         pixels = start if isinstance(start, torch.Tensor) else to_tensor(start.convert("RGB"), content.device)
         pixels = pixels.to(content.device, torch.float32)
         return pixels if pixels.shape == content.shape else _upsample(pixels, content)

@@ -10,6 +10,8 @@ Tensors are (1, 3, H, W) RGB in 0..1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 # NTSC YIQ (FCC): rows give Y, I, Q from R, G, B.
@@ -18,6 +20,7 @@ RGB_TO_YIQ = torch.tensor(
 )
 YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ)
 PRESERVE_COLOR = ("none", "luminance", "histogram")
+FLAT_VARIANCE = 1e-5  # per-channel variance below which an image counts as flat (std ~ 1/255)
 
 
 def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
@@ -67,9 +70,21 @@ def _sqrtm(matrix: torch.Tensor, inverse: bool = False) -> torch.Tensor:
 
 def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """`style` recoloured to the colour mean and covariance of `content` (clamped to 0..1)."""
-    mu_s, cov_s = _stats(style)
-    mu_c, cov_c = _stats(content)
-    transform = _sqrtm(cov_c) @ _sqrtm(cov_s, inverse=True)
-    pixels = style.reshape(3, -1).double()
-    matched = transform @ (pixels - mu_s) + mu_c
-    return matched.reshape(style.shape).to(style.dtype).clamp(0, 1)
+    return recolor(style, *_stats(content))
+
+
+def pooled_palette(images: Sequence[torch.Tensor], weights: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Colour mean and covariance of the images' pixels pooled with `weights` (summing to 1)."""
+    stats = [_stats(image) for image in images]
+    mean = sum(w * m for w, (m, _) in zip(weights, stats))
+    second = sum(w * (cov + m @ m.T) for w, (m, cov) in zip(weights, stats))
+    return mean, second - mean @ mean.T
+
+
+def recolor(image: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
+    """`image` mapped linearly to the colour `mean` (3, 1) and covariance `cov` (3, 3), clamped to 0..1."""
+    mu, own = _stats(image)
+    floor = FLAT_VARIANCE * torch.eye(3, dtype=own.dtype, device=own.device)  # a flat image's noise is not stretched into colour
+    transform = _sqrtm(cov) @ _sqrtm(own + floor, inverse=True)
+    matched = transform @ (image.reshape(3, -1).double() - mu) + mean
+    return matched.reshape(image.shape).to(image.dtype).clamp(0, 1)

@@ -10,7 +10,7 @@ def test_real_weights_move_the_image_toward_the_style(tmp_path, squeezenet_weigh
     from conftest import shrunk
 
     content, style = shrunk("tubingen.jpg", 128, tmp_path), shrunk("starry_night.jpg", 128, tmp_path)
-    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=128, iterations=60)
+    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=128, iterations=60, init="content")
     log = []
     result = stylize(content, style, settings, callback=log.append)
     first, last = log[0].losses, log[-1].losses

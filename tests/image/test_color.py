@@ -1,11 +1,13 @@
 """Colour preservation: luminance-only transfer keeps the content's chrominance, and
-histogram matching gives the style the content's colour mean and covariance."""
+histogram matching gives the style the content's colour mean and covariance; the palette
+start gives the content the styles' colours and keeps its picture."""
 
 import torch
 from PIL import Image
 
 from impasto import Settings, stylize
-from impasto.image.color import combine_luminance, match_color, rgb_to_yiq, yiq_to_rgb
+from impasto.image.color import combine_luminance, match_color, pooled_palette, rgb_to_yiq, yiq_to_rgb
+from impasto.image.initial import initial_image
 from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.engine.targets import scale_inputs
 
@@ -30,6 +32,33 @@ def test_match_color_gives_the_content_mean_and_covariance(content_path, style_p
     assert torch.allclose(mean_m, mean_c, atol=0.01)
     assert torch.allclose(cov_m, cov_c, atol=0.002)
     assert not torch.allclose(colour_stats(style)[0], mean_c, atol=0.05)  # it really moved
+
+
+def test_palette_start_has_the_style_colours_and_the_content_picture(content_path, style_path):
+    content, style = to_tensor(load_image(content_path)), to_tensor(load_image(style_path))
+    start = initial_image("palette", content, palette=pooled_palette([style], [1.0]))
+    mean_s, cov_s = colour_stats(style)
+    mean_p, cov_p = colour_stats(start)
+    assert torch.allclose(mean_p, mean_s, atol=0.02) and torch.allclose(cov_p, cov_s, atol=0.005)
+    assert not torch.allclose(colour_stats(content)[0], mean_s, atol=0.05)  # it really moved
+    luma = torch.stack([rgb_to_yiq(image)[0, 0].flatten() for image in (content, start)])
+    assert torch.corrcoef(luma)[0, 1] > 0.8  # the same picture
+
+
+def test_pooled_palette_is_the_mixture_of_the_styles():
+    red, blue = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)
+    red[:, 0], blue[:, 2] = 1, 1
+    mean, cov = pooled_palette([red, blue], [0.75, 0.25])
+    assert torch.allclose(mean.flatten(), torch.tensor([0.75, 0, 0.25], dtype=mean.dtype))
+    both = torch.cat([red.expand(3, -1, -1, -1), blue], 0).permute(1, 0, 2, 3).reshape(3, -1).double()
+    assert torch.allclose(cov, torch.cov(both, correction=0))
+
+
+def test_a_flat_content_is_not_stretched_into_noise():
+    flat = torch.full((1, 3, 16, 16), 0.5) + 0.001 * torch.randn(1, 3, 16, 16)
+    style = torch.rand(1, 3, 16, 16)
+    start = initial_image("palette", flat, palette=pooled_palette([style], [1.0]))
+    assert start.std(dim=(2, 3)).max() < 0.1
 
 
 def test_histogram_mode_recolours_the_styles_at_every_scale(content_path, style_path):
@@ -73,3 +102,16 @@ def test_luminance_mode_shows_intermediate_images_in_colour(content_path, style_
     assert chroma(content).abs().mean() > 0.02  # a colourful photo, so grey frames would show
     for pixels in images:  # what the user sees, at every iteration, has the content's colours
         assert (chroma(pixels) - chroma(content)).abs().mean() < 0.01
+
+
+def test_a_palette_run_starts_in_the_style_colours_unless_colour_is_preserved(content_path, style_path):
+    starts = {}
+    for preserve in ("none", "histogram"):
+        log = []
+        settings = Settings(weights="random", size=32, iterations=1, init="palette", preserve_color=preserve, scales=1)
+        stylize(content_path, style_path, settings, callback=log.append)
+        starts[preserve] = log[0].pixels
+    content = to_tensor(resize_longest(load_image(content_path), 32))
+    style = to_tensor(resize_longest(load_image(style_path), 32))
+    assert torch.allclose(colour_stats(starts["none"])[0], colour_stats(style)[0], atol=0.03)
+    assert torch.allclose(starts["histogram"], content, atol=1e-6)  # the styles already carry the photo's colours

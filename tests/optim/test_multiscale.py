@@ -59,7 +59,8 @@ def test_iterations_are_split_with_most_at_the_small_sizes():
 
 def test_multiresolution_run_visits_the_sizes_in_order_and_lowers_the_loss(content_path, style_path, squeezenet_weights):
     log = []
-    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, scales=3, iterations=30, style_weight=20)
+    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, scales=3, iterations=30, style_weight=20,
+                        init="content")
     result = stylize(content_path, style_path, settings, callback=log.append)
     sizes = scale_sizes(80, scales=3)
     counts = split_iterations(30, 3)

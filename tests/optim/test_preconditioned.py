@@ -21,7 +21,7 @@ def test_pyramid_metric_is_symmetric_positive_and_favours_coarse_changes() -> No
 
 def test_pyramid_lbfgs_beats_plain_lbfgs_at_equal_evaluations(content_path, style_path, squeezenet_weights) -> None:
     base = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=30,
-                    device="cpu", precision="fp32", scales=1)
+                    device="cpu", precision="fp32", scales=1, init="content")
     losses = {}
     for optimizer in ("lbfgs", "lbfgs-pyramid"):
         settings = Settings(**{**base.to_dict(), "optimizer": optimizer})

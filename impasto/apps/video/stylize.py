@@ -20,7 +20,7 @@ from impasto.apps.video.store import FrameKeeper
 from impasto.apps.video.temporal import TemporalLoss, long_term_weights
 from impasto.engine import RunControl, Stylizer
 from impasto.errors import ImpastoError
-from impasto.image.color import luminance
+from impasto.image.color import luminance, pooled_palette, recolor
 from impasto.image.io import to_tensor
 from impasto.settings import Settings
 
@@ -130,7 +130,8 @@ def _warm_start(
     clip: Clip, results: Sequence[np.ndarray], consistency: Consistency, settings: Settings
 ) -> tuple[torch.Tensor, list[tuple[str, TemporalLoss, float]]]:
     """Frame t's starting image (each pixel from the nearest earlier result that saw it, moved
-    along the flow; pixels none saw from frame t itself) and its temporal term, if any."""
+    along the flow; pixels none saw from frame t itself, in the last result's colours under
+    `--init palette`) and its temporal term, if any."""
     index = len(results)
     grey = settings.preserve_color == "luminance"  # the run optimises the luminance only
     earlier = 1 if consistency.mode == "warm" else min(consistency.long_term, index)
@@ -139,7 +140,11 @@ def _warm_start(
     warped = torch.cat([_warped(results[index - k], m, grey) for k, m in enumerate(motions, 1)])
     seen = long_term_weights([torch.from_numpy(m.visible)[None] for m in motions])
     now = to_tensor(Image.fromarray(clip.frames[index]))
-    start = (seen * warped).sum(0, keepdim=True) + (1 - seen.sum(0, keepdim=True)) * (luminance(now) if grey else now)
+    if grey:
+        now = luminance(now)
+    elif settings.init == "palette" and settings.preserve_color == "none":
+        now = recolor(now, *pooled_palette([to_tensor(Image.fromarray(results[-1]))], [1.0]))
+    start = (seen * warped).sum(0, keepdim=True) + (1 - seen.sum(0, keepdim=True)) * now
     if consistency.mode != "temporal" or consistency.temporal_weight == 0:
         return start, []
     reliable = long_term_weights([torch.from_numpy(m.reliable)[None] for m in motions])

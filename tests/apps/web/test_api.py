@@ -43,7 +43,7 @@ def test_form_is_built_from_settings(client):
             assert fields[f.name]["default"] == default, f.name
         assert fields[f.name]["help"]
     assert fields["model"]["default"] == "squeezenet1_1"  # the server's network, not Settings'
-    assert fields["init"]["choices"] == ["content", "gaussian", "uniform", "blend"]
+    assert fields["init"]["choices"] == ["content", "palette", "gaussian", "uniform", "blend"]
     assert form["models"] == {"vgg19": "VGG-19", "squeezenet1_1": "SqueezeNet 1.1"}
     assert form["network_defaults"]["squeezenet1_1"]["content_layers"] == ["fire4"]
     for asset in ("app.js", "form.js", "chart.js", "style.css"):
