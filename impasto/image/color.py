@@ -5,6 +5,8 @@
 - histogram: recolour the style image so that its colour mean and covariance equal the
   content's before stylising (a linear map, x -> A (x - mu_s) + mu_c, with A from the
   symmetric square roots of the covariances).
+The same map, the other way, gives `--init palette` its start: the content recoloured to the
+styles' pooled colour mean and covariance.
 Tensors are (1, 3, H, W) RGB in 0..1.
 """
 
@@ -84,7 +86,8 @@ def pooled_palette(images: Sequence[torch.Tensor], weights: Sequence[float]) -> 
 def recolor(image: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
     """`image` mapped linearly to the colour `mean` (3, 1) and covariance `cov` (3, 3), clamped to 0..1."""
     mu, own = _stats(image)
-    floor = FLAT_VARIANCE * torch.eye(3, dtype=own.dtype, device=own.device)  # a flat image's noise is not stretched into colour
+    # a flat image's faint noise is not stretched into colour
+    floor = FLAT_VARIANCE * torch.eye(3, dtype=own.dtype, device=own.device)
     transform = _sqrtm(cov) @ _sqrtm(own + floor, inverse=True)
     matched = transform @ (image.reshape(3, -1).double() - mu) + mean
     return matched.reshape(image.shape).to(image.dtype).clamp(0, 1)
