@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from speed import CONTENT, SQUEEZENET, STYLE
 
 from impasto import Settings
@@ -95,12 +94,22 @@ def main() -> None:
             row["speedup"] = round(base / row["s_per_eval"], 2)
     machine = f"{cpu_name()}, torch {torch.__version__}, {threads} threads by default"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "evaluation.json").write_text(json.dumps({"machine": machine, "size": args.size, "rows": rows}, indent=1) + "\n")
-    lines = [f"# SqueezeNet 1.1 loss evaluation at {args.size} px, fp32 CPU", "", machine, "",
-             "| variant | threads | first evaluation (s) | s per evaluation | speed-up |", "|---|---:|---:|---:|---:|"]
+    (RESULTS / "evaluation.json").write_text(
+        json.dumps({"machine": machine, "size": args.size, "rows": rows}, indent=1) + "\n"
+    )
+    lines = [
+        f"# SqueezeNet 1.1 loss evaluation at {args.size} px, fp32 CPU",
+        "",
+        machine,
+        "",
+        "| variant | threads | first evaluation (s) | s per evaluation | speed-up |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        lines.append(f"| {row['variant']} | {row['threads']} | {row.get('first_s', '-')} | "
-                     f"{row.get('s_per_eval', row.get('error'))} | {row.get('speedup', '-')} |")
+        lines.append(
+            f"| {row['variant']} | {row['threads']} | {row.get('first_s', '-')} | "
+            f"{row.get('s_per_eval', row.get('error'))} | {row.get('speedup', '-')} |"
+        )
     (RESULTS / "evaluation.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

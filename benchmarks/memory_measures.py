@@ -14,7 +14,6 @@ import argparse
 import itertools
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +37,11 @@ def probe(size: int, streamed: bool, checkpointing: bool, repeats: int) -> dict:
     image = to_tensor(resize_longest(load_image(CONTENT), size))
     first, median = seconds_per_evaluation(objective, image, repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds_per_evaluation": round(median, 2), "first_evaluation": round(first, 2), "peak_gib": round(peak / 2**30, 2)}
+    return {
+        "seconds_per_evaluation": round(median, 2),
+        "first_evaluation": round(first, 2),
+        "peak_gib": round(peak / 2**30, 2),
+    }
 
 
 def main() -> None:
@@ -53,19 +56,39 @@ def main() -> None:
     rows = []
     for streamed, checkpointing in itertools.product((False, True), repeat=2):
         began = time.perf_counter()
-        command = [sys.executable, __file__, "--size", str(args.size), "--repeats", str(args.repeats),
-                   "--probe", str(int(streamed)), str(int(checkpointing))]
+        command = [
+            sys.executable,
+            __file__,
+            "--size",
+            str(args.size),
+            "--repeats",
+            str(args.repeats),
+            "--probe",
+            str(int(streamed)),
+            str(int(checkpointing)),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
-        row = {"streamed": streamed, "checkpointing": checkpointing, **json.loads(done.stdout.strip().splitlines()[-1]),
-               "process_seconds": round(time.perf_counter() - began, 1)}
+        row = {
+            "streamed": streamed,
+            "checkpointing": checkpointing,
+            **json.loads(done.stdout.strip().splitlines()[-1]),
+            "process_seconds": round(time.perf_counter() - began, 1),
+        }
         print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
         rows.append(row)
     RESULTS.mkdir(exist_ok=True)
     report = {"machine": cpu_name(), "size": args.size, "rows": rows}
     (RESULTS / "memory-measures.json").write_text(json.dumps(report, indent=1) + "\n")
-    lines = [f"# Memory measures: VGG-19, {args.size} px, fp32, random weights ({report['machine']})", "",
-             "| losses streamed | first two blocks checkpointed | peak memory | s per evaluation |", "|---|---|---:|---:|"]
-    lines += [f"| {r['streamed']} | {r['checkpointing']} | {r['peak_gib']} GiB | {r['seconds_per_evaluation']} |" for r in rows]
+    lines = [
+        f"# Memory measures: VGG-19, {args.size} px, fp32, random weights ({report['machine']})",
+        "",
+        "| losses streamed | first two blocks checkpointed | peak memory | s per evaluation |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [
+        f"| {r['streamed']} | {r['checkpointing']} | {r['peak_gib']} GiB | {r['seconds_per_evaluation']} |"
+        for r in rows
+    ]
     (RESULTS / "memory-measures.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / 'memory-measures.md'}")
 

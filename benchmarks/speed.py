@@ -25,11 +25,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from impasto import Settings, stylize
-from impasto.features.devices import select_device
-from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.engine import Stylizer
 from impasto.engine.targets import build_objective
+from impasto.features.devices import select_device
 from impasto.features.precision import Precise, resolve_precision
+from impasto.image.io import load_image, resize_longest, to_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -61,7 +61,9 @@ def objective_for(settings: Settings, size: int, device: torch.device, precision
     extractor = Stylizer(dataclasses.replace(settings, device=str(device))).objective(CONTENT, STYLE, size=32).extractor
     settings = settings.resolved()
     network = Precise(extractor, precision, device, settings.model)
-    content, style = (to_tensor(resize_longest(load_image(p), size), device)[..., :size, :size] for p in (CONTENT, STYLE))
+    content, style = (
+        to_tensor(resize_longest(load_image(p), size), device)[..., :size, :size] for p in (CONTENT, STYLE)
+    )
     return build_objective(network, content, [style], [1.0], settings), content
 
 
@@ -94,11 +96,17 @@ def iteration_section(sizes: list[int], repeats: int, device: torch.device) -> l
             flops = count_flops(*objective_for(settings, size, device, "fp32"))
             for precision in precisions(device):
                 seconds = time_evaluation(*objective_for(settings, size, device, precision), repeats)
-                rows.append({
-                    "network": settings.model, "weights": "random" if settings.weights == "random" else "real",
-                    "size": size, "precision": precision, "s_per_iter": round(seconds, 4),
-                    "gflop": round(flops / 1e9, 2), "gflop_per_s": round(flops / 1e9 / seconds, 1),
-                })
+                rows.append(
+                    {
+                        "network": settings.model,
+                        "weights": "random" if settings.weights == "random" else "real",
+                        "size": size,
+                        "precision": precision,
+                        "s_per_iter": round(seconds, 4),
+                        "gflop": round(flops / 1e9, 2),
+                        "gflop_per_s": round(flops / 1e9 / seconds, 1),
+                    }
+                )
                 print_row(rows[-1])
     base = {(r["network"], r["size"]): r["s_per_iter"] for r in rows if r["precision"] == "fp32"}
     for row in rows:
@@ -128,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": machine(device), "quick": args.quick, "torch_threads": torch.get_num_threads()}
     sections = args.sections.split(",")
     if "iteration" in sections:
-        report["iteration"] = iteration_section([256, 512] if args.quick else [256, 512, 1024], 3 if args.quick else 5, device)
+        report["iteration"] = iteration_section(
+            [256, 512] if args.quick else [256, 512, 1024], 3 if args.quick else 5, device
+        )
     if "quality" in sections:
         from time_to_quality import quality_section
+
         report["quality"] = quality_section(args.quick, args.device, args.ablations)
     if "memory" in sections:
         sizes = [512, 1024] if args.quick else [512, 1024, 2048, 4096]
@@ -178,7 +189,9 @@ def memory_section(sizes: list[int], device_name: str, models: list[str], keep_a
             done = subprocess.run(command, capture_output=True, text=True)
             lines = done.stdout.strip().splitlines()
             row = {"network": settings.model, "size": size, "seconds": round(time.perf_counter() - began, 1)}
-            row.update(json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr.strip()[-300:]})
+            row.update(
+                json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr.strip()[-300:]}
+            )
             rows.append(row)
             print_row(row)
     return rows

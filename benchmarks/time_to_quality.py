@@ -11,19 +11,25 @@ import dataclasses
 import time
 
 import torch
+from speed import CONTENT, SQUEEZENET, STYLE, print_row
 
 from impasto import Settings, stylize
-from impasto.features.devices import select_device
 from impasto.engine.stylizer import reference_objective
-
-from speed import CONTENT, SQUEEZENET, STYLE, print_row
+from impasto.features.devices import select_device
 
 
 def paper_mode(size: int, evaluations: int) -> Settings:
     """Gatys et al.: single scale, L-BFGS (history 50) clamped every step, fp32, content init."""
     return Settings(
-        model="squeezenet1_1", weights=str(SQUEEZENET), size=size, optimizer="lbfgs", iterations=evaluations,
-        lr=1.0, init="content", precision="fp32", scales=1,
+        model="squeezenet1_1",
+        weights=str(SQUEEZENET),
+        size=size,
+        optimizer="lbfgs",
+        iterations=evaluations,
+        lr=1.0,
+        init="content",
+        precision="fp32",
+        scales=1,
     )
 
 
@@ -74,20 +80,34 @@ def quality_section(quick: bool, device_name: str, ablations: bool = False) -> d
     timed_run(dataclasses.replace(paper, iterations=20), 20)  # warm-up, so that no mode pays for it
     paper_seconds, _, paper_pixels = timed_run(paper, evaluations)[-1]
     target = measure(paper_pixels)
-    rows = [{"mode": "paper", "seconds_to_paper_loss": round(paper_seconds, 1), "evaluations": evaluations,
-             "paper loss": round(target, 5), "ratio": 1.0}]
+    rows = [
+        {
+            "mode": "paper",
+            "seconds_to_paper_loss": round(paper_seconds, 1),
+            "evaluations": evaluations,
+            "paper loss": round(target, 5),
+            "ratio": 1.0,
+        }
+    ]
     print_row(rows[0])
     budget = evaluations * 3 // 2  # candidates may take more (cheaper) evaluations than the paper's
     for name, settings in candidates(size, budget, ablations).items():
         runs = timed_run(dataclasses.replace(settings, device=device_name), 5)
         reached = next(((t, i) for t, i, pixels in runs if measure(pixels) <= target), None)
-        rows.append({
-            "mode": name, "seconds_to_paper_loss": None if reached is None else round(reached[0], 1),
-            "evaluations": None if reached is None else reached[1],
-            f"loss after {budget} evaluations": round(measure(runs[-1][2]), 5),
-            "ratio": None if reached is None else round(paper_seconds / reached[0], 2),
-        })
+        rows.append(
+            {
+                "mode": name,
+                "seconds_to_paper_loss": None if reached is None else round(reached[0], 1),
+                "evaluations": None if reached is None else reached[1],
+                f"loss after {budget} evaluations": round(measure(runs[-1][2]), 5),
+                "ratio": None if reached is None else round(paper_seconds / reached[0], 2),
+            }
+        )
         print_row(rows[-1])
     settings = candidates(size, evaluations)["default mode"].resolved().to_dict()
-    return {"size": size, "network": "squeezenet1_1 (real weights)", "rows": rows,
-            "default_settings": {k: v for k, v in settings.items() if k != "weights"}}
+    return {
+        "size": size,
+        "network": "squeezenet1_1 (real weights)",
+        "rows": rows,
+        "default_settings": {k: v for k, v in settings.items() if k != "weights"},
+    }

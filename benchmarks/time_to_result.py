@@ -35,8 +35,12 @@ IMAGES = SHARED / "images"
 SQUEEZENET = SHARED / "models" / "squeezenet1_1-caffe.pth"
 RESULTS = ROOT / "benchmarks" / "results"
 MAIN = ["tubingen.jpg", "starry_night.jpg"]
-PAIRS = [("tubingen.jpg", "starry_night.jpg"), ("golden_gate.jpg", "the_scream.jpg"),
-         ("tubingen.jpg", "seated-nude.jpg"), ("brad_pitt.jpg", "picasso_selfport1907.jpg")]
+PAIRS = [
+    ("tubingen.jpg", "starry_night.jpg"),
+    ("golden_gate.jpg", "the_scream.jpg"),
+    ("tubingen.jpg", "seated-nude.jpg"),
+    ("brad_pitt.jpg", "picasso_selfport1907.jpg"),
+]
 TOLERANCES = (0.001, 0.002, 0.005, 0.01, 0.02)
 
 PHASES_CHILD = r"""
@@ -66,17 +70,28 @@ print(json.dumps({"began": began, "began_epoch": began_epoch, "marks": marks, "e
 
 def phases(args: argparse.Namespace) -> dict:
     """Start-up phases of a fresh process per network, from its spawn (interpreter start) to its exit."""
-    nets = {"squeezenet1_1": {"model": "squeezenet1_1", "weights": str(SQUEEZENET)},
-            "vgg19 (random weights)": {"model": "vgg19", "weights": "random"}}
+    nets = {
+        "squeezenet1_1": {"model": "squeezenet1_1", "weights": str(SQUEEZENET)},
+        "vgg19 (random weights)": {"model": "vgg19", "weights": "random"},
+    }
     rows = {}
     for name, net in nets.items():
         settings = {**net, "size": 512, "iterations": args.phase_iterations, "stop_tolerance": 0.0}
         with tempfile.TemporaryDirectory() as folder:
             start, spawned = time.perf_counter(), time.time()
             done = subprocess.run(
-                [sys.executable, "-c", PHASES_CHILD, json.dumps(settings), str(IMAGES / MAIN[0]),
-                 str(IMAGES / MAIN[1]), str(Path(folder) / "out.png")],
-                check=True, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    PHASES_CHILD,
+                    json.dumps(settings),
+                    str(IMAGES / MAIN[0]),
+                    str(IMAGES / MAIN[1]),
+                    str(Path(folder) / "out.png"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             wall = time.perf_counter() - start
         child = json.loads(done.stdout.strip().splitlines()[-1])
@@ -92,8 +107,22 @@ def phases(args: argparse.Namespace) -> dict:
 
 
 def command(content: str, style: str, output: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "impasto", str(IMAGES / content), str(IMAGES / style), "-o", str(output),
-            "--model", "squeezenet1_1", "--weights", str(SQUEEZENET), "--overwrite", "--quiet", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "impasto",
+        str(IMAGES / content),
+        str(IMAGES / style),
+        "-o",
+        str(output),
+        "--model",
+        "squeezenet1_1",
+        "--weights",
+        str(SQUEEZENET),
+        "--overwrite",
+        "--quiet",
+        *extra,
+    ]
 
 
 def scores(result: Path, content: str, style: str) -> dict:
@@ -138,8 +167,13 @@ def main_command(args: argparse.Namespace) -> dict:
             rows[name] = {"wall s": statistics.median(walls), "evaluations": evaluations, **scores(output, *MAIN)}
             print(name, rows[name], flush=True)
     before, full, now = rows.values()
-    rows["speed-up (before / now)"] = {"wall s": before["wall s"] / now["wall s"], "evaluations": before["evaluations"] / now["evaluations"]}
-    rows["now / full length"] = {k: now[k] / full[k] for k in ("wall s", "style distance", "content similarity", "total loss")}
+    rows["speed-up (before / now)"] = {
+        "wall s": before["wall s"] / now["wall s"],
+        "evaluations": before["evaluations"] / now["evaluations"],
+    }
+    rows["now / full length"] = {
+        k: now[k] / full[k] for k in ("wall s", "style distance", "content similarity", "total loss")
+    }
     return rows
 
 
@@ -152,8 +186,22 @@ def tolerance(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         for content, style in PAIRS:
             log = Path(folder) / "log.csv"
-            subprocess.run(command(content, style, Path(folder) / "out.png", "--stop-tolerance", "0", "--scales", "1",
-                                   "--style-weight", "20", "--loss-log", str(log)), check=True)
+            subprocess.run(
+                command(
+                    content,
+                    style,
+                    Path(folder) / "out.png",
+                    "--stop-tolerance",
+                    "0",
+                    "--scales",
+                    "1",
+                    "--style-weight",
+                    "20",
+                    "--loss-log",
+                    str(log),
+                ),
+                check=True,
+            )
             with open(log, newline="") as f:
                 curves[f"{content}x{style}"] = [float(row["total"]) for row in csv.DictReader(f)]
             print("full run", content, style, flush=True)
@@ -161,20 +209,32 @@ def tolerance(args: argparse.Namespace) -> dict:
     for tol in TOLERANCES:
         saved, excess = [], []
         for curve in curves.values():
-            stop = next((t for t in range(STOP_WINDOW, len(curve))
-                         if curve[t - STOP_WINDOW] - curve[t] <= tol * abs(curve[t - STOP_WINDOW])), len(curve) - 1)
+            stop = next(
+                (
+                    t
+                    for t in range(STOP_WINDOW, len(curve))
+                    if curve[t - STOP_WINDOW] - curve[t] <= tol * abs(curve[t - STOP_WINDOW])
+                ),
+                len(curve) - 1,
+            )
             saved.append(1 - stop / (len(curve) - 1))
             excess.append(curve[stop] / curve[-1] - 1)
-        rows[str(tol)] = {"median evaluations saved": statistics.median(saved), "worst loss excess": max(excess),
-                          "median loss excess": statistics.median(excess)}
+        rows[str(tol)] = {
+            "median evaluations saved": statistics.median(saved),
+            "worst loss excess": max(excess),
+            "median loss excess": statistics.median(excess),
+        }
         print(tol, rows[str(tol)], flush=True)
     return rows
 
 
 def machine() -> str:
     try:
-        model = next(line.split(":", 1)[1].strip() for line in subprocess.run(
-            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+            if line.startswith("Model name")
+        )
     except (StopIteration, OSError):
         model = platform.processor()
     return f"{model}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"

@@ -88,9 +88,12 @@ def run_clip(stylizer: Stylizer, name: str, args: argparse.Namespace) -> list[di
                "input_warping_error": warping_error(clip.frames, motions), "seconds_per_frame": seconds / len(results),
                **losses(stylizer, clip.frames, results, max(clip.size), args.style_loss)}  # fmt: skip
         rows.append(row)
-        print(f"{name:8} {mode:16} {row['iterations']!s:12} weight {row['temporal_weight']}: warping error "
-              f"{row['warping_error']:.5f}, style {row['style_loss']:.3f}, content {row['content_loss']:.3f}, "
-              f"{row['seconds_per_frame']:.1f} s/frame", flush=True)
+        print(
+            f"{name:8} {mode:16} {row['iterations']!s:12} weight {row['temporal_weight']}: warping error "
+            f"{row['warping_error']:.5f}, style {row['style_loss']:.3f}, content {row['content_loss']:.3f}, "
+            f"{row['seconds_per_frame']:.1f} s/frame",
+            flush=True,
+        )
     if args.strip:
         save_image(strip(outputs, args.strip_frames), args.out / f"video-{name}.png")
     if args.gif:
@@ -119,7 +122,9 @@ def side_by_side(clip: Clip, outputs: dict[str, list[np.ndarray]], path: Path) -
     """An animated GIF: the input | frame-by-frame | the first temporal mode, at the clip's rate."""
     runs = [next(v for k, v in outputs.items() if k.startswith(mode)) for mode in ("frame-by-frame", "warm + temporal")]
     gap = np.full((clip.size[1], 4, 3), 255, np.uint8)
-    frames = [np.concatenate([clip.frames[t], gap, runs[0][t], gap, runs[1][t]], axis=1) for t in range(len(clip.frames))]
+    frames = [
+        np.concatenate([clip.frames[t], gap, runs[0][t], gap, runs[1][t]], axis=1) for t in range(len(clip.frames))
+    ]
     iio.imwrite(path, np.stack(frames), extension=".gif", duration=1000 / clip.fps, loop=0)
 
 
@@ -133,9 +138,11 @@ def markdown(rows: list[dict], note: str) -> str:
         ref = base.get(r["clip"])
         ratio = f"{ref['warping_error'] / r['warping_error']:.0f}x" if ref else "-"
         weight = "-" if r["temporal_weight"] is None else f"{r['temporal_weight']:g}"
-        lines.append(f"| {r['clip']} | {r['mode']} | {r['iterations']} | {weight} | {r['long_term'] or '-'} | "
-                     f"{r['warping_error']:.1e} | {ratio} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
-                     f"{r['seconds_per_frame']:.1f} |")
+        lines.append(
+            f"| {r['clip']} | {r['mode']} | {r['iterations']} | {weight} | {r['long_term'] or '-'} | "
+            f"{r['warping_error']:.1e} | {ratio} | {r['style_loss']:.3f} | {r['content_loss']:.3f} | "
+            f"{r['seconds_per_frame']:.1f} |"
+        )
     floors = ", ".join(f"{clip} {r['input_warping_error']:.1e}" for clip, r in base.items())
     reference = f"Warping error of the input clips themselves (sensor noise and compression flicker too): {floors}."
     return "\n".join(lines) + f"\n\n{reference}\n\n{note}\n"
@@ -154,15 +161,25 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="use every K-th frame (more motion between frames)")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--iterations", type=int, default=100, help="first frame, and every frame of frame-by-frame")
-    parser.add_argument("--frame-iterations", type=int, nargs="+", default=[FRAME_ITERATIONS], help="one or several (a sweep)")
-    parser.add_argument("--temporal-weight", type=float, nargs="+", default=[TEMPORAL_WEIGHT], help="one or several (a sweep)")
-    parser.add_argument("--same-iterations", action="store_true", help="also run temporal with --iterations on every frame")
-    parser.add_argument("--long-term", type=int, nargs="+", default=[1], help="earlier frames tied by the temporal loss")
+    parser.add_argument(
+        "--frame-iterations", type=int, nargs="+", default=[FRAME_ITERATIONS], help="one or several (a sweep)"
+    )
+    parser.add_argument(
+        "--temporal-weight", type=float, nargs="+", default=[TEMPORAL_WEIGHT], help="one or several (a sweep)"
+    )
+    parser.add_argument(
+        "--same-iterations", action="store_true", help="also run temporal with --iterations on every frame"
+    )
+    parser.add_argument(
+        "--long-term", type=int, nargs="+", default=[1], help="earlier frames tied by the temporal loss"
+    )
     parser.add_argument("--modes", nargs="+", help="run only these modes (names as in the table)")
     parser.add_argument("--style-loss", default=Settings().style_loss, help="the runs' style loss, and the yardstick's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--strip", action="store_true", help="save results/video-CLIP.png: frames of each mode")
-    parser.add_argument("--gif", action="store_true", help="save results/video-CLIP.gif: input | frame-by-frame | temporal")
+    parser.add_argument(
+        "--gif", action="store_true", help="save results/video-CLIP.gif: input | frame-by-frame | temporal"
+    )
     parser.add_argument("--strip-frames", type=int, default=3, help="every how many frames the strip shows")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--name", default="video", help="results file name (without suffix)")
@@ -178,9 +195,11 @@ def main() -> None:
     order = ("frame-by-frame", "warm start", "warm + temporal")
     rows = sorted([r for r in kept if key(r) not in done] + rows,
                   key=lambda r: (CLIPS.index(r["clip"]), order.index(r["mode"]), -len(str(r["iterations"])), r["temporal_weight"] or 0))  # fmt: skip
-    note = (f"SqueezeNet 1.1 (real weights), style starry_night, {args.frames} frames (one in {args.every} of the "
-            f"clip's first {args.frames * args.every}) at {args.size} px, "
-            f"L-BFGS, style loss {args.style_loss}; {cpu_model()}, torch on {args.threads} thread(s), machine shared with other jobs.")
+    note = (
+        f"SqueezeNet 1.1 (real weights), style starry_night, {args.frames} frames (one in {args.every} of the "
+        f"clip's first {args.frames * args.every}) at {args.size} px, "
+        f"L-BFGS, style loss {args.style_loss}; {cpu_model()}, torch on {args.threads} thread(s), machine shared with other jobs."
+    )
     path.write_text(json.dumps({"note": note, "rows": rows}, indent=1) + "\n")
     (args.out / f"{args.name}.md").write_text(markdown(rows, note))
     print(f"wrote {path} and {args.out / f'{args.name}.md'}")

@@ -69,7 +69,9 @@ def _place_new(temp: Path, target: Path) -> None:
         if not os.path.lexists(target):
             os.replace(temp, target)
             return
-    raise ImpastoError(f"{target} was created by another program during the run, so it was left alone: choose another name")
+    raise ImpastoError(
+        f"{target} was created by another program during the run, so it was left alone: choose another name"
+    )
 
 
 def check_writable(target: Path, suffix: str = "") -> None:

@@ -102,4 +102,3 @@ def _check_bounds(name: str, value: Any, metadata: Any) -> None:
         raise ImpastoError(f"{name} must be above {above}, got {value}", name)
     if below is not None and not value < below:
         raise ImpastoError(f"{name} must be below {below}, got {value}", name)
-

@@ -37,7 +37,9 @@ def open_input(path: str | os.PathLike[str], what: str, setting: str | None = No
         if not stat.S_ISREG(info.st_mode):
             raise ImpastoError(f"{label} is not a regular file (a pipe, socket or device): give a file", setting)
         if info.st_size == 0:
-            raise ImpastoError(f"{label} is empty (0 bytes): give a complete file, re-exported or re-downloaded", setting)
+            raise ImpastoError(
+                f"{label} is empty (0 bytes): give a complete file, re-exported or re-downloaded", setting
+            )
         os.set_blocking(descriptor, True)
         return os.fdopen(descriptor, "rb")
     except BaseException:

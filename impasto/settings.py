@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from impasto.image.color import PRESERVE_COLOR
-from impasto.image.initial import INITS
 from impasto.errors import ImpastoError
+from impasto.features.precision import PRECISIONS
 from impasto.features.registry import MODELS, spec
 from impasto.fields import check_fields
+from impasto.image.color import PRESERVE_COLOR
+from impasto.image.initial import INITS
 from impasto.optim.schedule import default_scales, scale_sizes
-from impasto.features.precision import PRECISIONS
 
 OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
@@ -145,7 +145,9 @@ class Settings:
     )
     normalize_vgg: bool = field(
         default=False,
-        metadata=option("rescale each filter so its mean activation over the run's images is 1 (the paper's normalised net)"),
+        metadata=option(
+            "rescale each filter so its mean activation over the run's images is 1 (the paper's normalised net)"
+        ),
     )
     scales: int | None = field(
         default=None,
@@ -157,7 +159,9 @@ class Settings:
     )
     min_size: int | None = field(
         default=None,
-        metadata=option("longest side of the first (smallest) scale; with --scales, sizes grow evenly from it", minimum=1),
+        metadata=option(
+            "longest side of the first (smallest) scale; with --scales, sizes grow evenly from it", minimum=1
+        ),
     )
     scale_iterations: tuple[int, ...] | None = field(
         default=None,
@@ -192,7 +196,9 @@ class Settings:
     )
     style_mask: tuple[str, ...] | None = field(
         default=None,
-        metadata=option("greyscale masks of the style images, one per style: the part each style is taken from", metavar="FILE,..."),
+        metadata=option(
+            "greyscale masks of the style images, one per style: the part each style is taken from", metavar="FILE,..."
+        ),
     )
     stop_tolerance: float = field(
         default=STOP_TOLERANCE,
@@ -214,7 +220,9 @@ class Settings:
         check_fields(self)  # every field's type, finiteness, bounds and choices
         self._check_combinations()
         if not 0 <= self.stop_tolerance < 1:
-            raise ImpastoError(f"stop_tolerance must be at least 0 and below 1, got {self.stop_tolerance}", "stop_tolerance")
+            raise ImpastoError(
+                f"stop_tolerance must be at least 0 and below 1, got {self.stop_tolerance}", "stop_tolerance"
+            )
 
     def _check_combinations(self) -> None:
         """What no single field can check: layers of the chosen network, sums, scales and sizes."""
@@ -223,7 +231,9 @@ class Settings:
         for name in ("content_layers", "style_layers"):
             unknown = [layer for layer in getattr(self, name) or () if layer not in names]
             if unknown:
-                raise ImpastoError(f"{name}: {unknown[0]!r} is not a layer of {net.display}; choose from {', '.join(names)}", name)
+                raise ImpastoError(
+                    f"{name}: {unknown[0]!r} is not a layer of {net.display}; choose from {', '.join(names)}", name
+                )
         for name in ("style_blend", "style_layer_weights"):
             values = getattr(self, name)
             if values is not None and not 0 < math.fsum(values) < math.inf:
@@ -235,7 +245,10 @@ class Settings:
                 "style_layer_weights",
             )
         if self.style_weight == 0 and self.content_weight == 0 and self.tv_weight == 0:
-            raise ImpastoError("style_weight, content_weight and tv_weight are all 0: nothing to optimise; make one positive", "style_weight")
+            raise ImpastoError(
+                "style_weight, content_weight and tv_weight are all 0: nothing to optimise; make one positive",
+                "style_weight",
+            )
         for name in ("scales", "min_size"):
             if (getattr(self, name) or 0) > self.size:
                 raise ImpastoError(f"{name} must be at most the size ({self.size}), got {getattr(self, name)}", name)
@@ -266,9 +279,13 @@ class Settings:
             content_layers=self.content_layers or net.content_layers,
             style_layers=style_layers,
             style_layer_weights=layer_weights,
-            style_weight=self._default_style_weight(net.style_weight, scales) if self.style_weight is None else self.style_weight,
+            style_weight=self._default_style_weight(net.style_weight, scales)
+            if self.style_weight is None
+            else self.style_weight,
             lr=DEFAULT_LR[self.optimizer] if self.lr is None else self.lr,
-            ema_decay=(DEFAULT_EMA_DECAY if self.optimizer == "adam" else 0.0) if self.ema_decay is None else self.ema_decay,
+            ema_decay=(DEFAULT_EMA_DECAY if self.optimizer == "adam" else 0.0)
+            if self.ema_decay is None
+            else self.ema_decay,
             scales=scales,
         )
 
@@ -301,4 +318,3 @@ class Settings:
         if unknown:
             raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(known)}", unknown[0])
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-

@@ -59,7 +59,9 @@ def settings_arguments(parser: argparse.ArgumentParser) -> None:
         if kind is bool:  # a switch: --flag / --no-flag
             flag = f"--{f.name.replace('_', '-')}"
             help = f"{f.metadata['help']} (default: {'on' if f.default else 'off'})"
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
+            group.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help
+            )
             continue
         extra = {k: v for k, v in f.metadata.items() if k in ("choices", "metavar")}
         if metavar and "metavar" not in extra:
@@ -91,9 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("content", nargs="?", help="the content image (a photo)")
     parser.add_argument("style", nargs="*", help="the style image(s) (artworks)")
-    parser.add_argument(
-        "-o", "--output", help="output image; .png, .jpg, .tif or .webp (default: CONTENT_STYLE.png)"
-    )
+    parser.add_argument("-o", "--output", help="output image; .png, .jpg, .tif or .webp (default: CONTENT_STYLE.png)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"impasto {__version__}")
@@ -105,10 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
 def backend_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
     """--backend, --address and --workers: where the `unit`s (jobs, shots) run."""
     cluster = parser.add_argument_group("scaling out")
-    cluster.add_argument("--backend", choices=("local", "ray"), default="local",
-                         help=f"run the {unit} here (default), or on a Ray cluster: pip install \"impasto[ray]\"")
-    cluster.add_argument("--address", metavar="ADDR", help="Ray cluster to join ('auto' or HOST:PORT; "
-                         "default: $RAY_ADDRESS, else a local Ray started for this run)")
+    cluster.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help=f'run the {unit} here (default), or on a Ray cluster: pip install "impasto[ray]"',
+    )
+    cluster.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster to join ('auto' or HOST:PORT; default: $RAY_ADDRESS, else a local Ray started for this run)",
+    )
     cluster.add_argument("--workers", type=int, metavar="N",
                          help="Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")  # fmt: skip
 
@@ -131,9 +138,18 @@ def output_arguments(parser: argparse.ArgumentParser) -> None:
     add("--loss-log", metavar="FILE", help="write every iteration's losses and elapsed seconds as CSV")
     add("--loss-plot", metavar="FILE", help="write a PNG plot of the losses (log scale)")
     add("--checkpoint-every", type=int, metavar="K", help="save a resumable state to OUTPUT.ckpt every K iterations")
-    add("--keep-checkpoint", action="store_true", default=None,
-        help="keep OUTPUT.ckpt after the run finishes (it is removed by default once the result is saved)")
-    add("--bit-depth", type=int, choices=(8, 16), help="bits per channel of the result: 16 for print work (.png or .tif)")
+    add(
+        "--keep-checkpoint",
+        action="store_true",
+        default=None,
+        help="keep OUTPUT.ckpt after the run finishes (it is removed by default once the result is saved)",
+    )
+    add(
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        help="bits per channel of the result: 16 for print work (.png or .tif)",
+    )
     add("--resume", metavar="CKPT", help="continue the run saved in CKPT (from --checkpoint-every)")
     add("--replay", metavar="IMAGE", help="repeat the run that made IMAGE (an impasto output), from its record")
 
@@ -176,8 +192,16 @@ def run(args: argparse.Namespace) -> int:
     reads.update({"the checkpoint it resumes": Path(args.resume)} if args.resume else {})
     control = RunControl()
     outputs = RunOutputs(
-        options_from(args), settings, args.content, args.style, output_path(args), overwrite=args.overwrite,
-        checkpoint=checkpoint, control=control, reads=reads, resumed=Path(args.resume) if args.resume else None,
+        options_from(args),
+        settings,
+        args.content,
+        args.style,
+        output_path(args),
+        overwrite=args.overwrite,
+        checkpoint=checkpoint,
+        control=control,
+        reads=reads,
+        resumed=Path(args.resume) if args.resume else None,
     )
     with saving_on_interrupt(outputs):
         stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar())
@@ -185,7 +209,11 @@ def run(args: argparse.Namespace) -> int:
         outputs.started(str(stylizer.device), stylizer.weights_sha256)
         inputs = outputs.inputs  # read once, before the run: what it stylises is what it records
         image = stylizer.run(
-            inputs.content.image, [s.image for s in inputs.styles], callback=outputs, control=control, resume=outputs.resume
+            inputs.content.image,
+            [s.image for s in inputs.styles],
+            callback=outputs,
+            control=control,
+            resume=outputs.resume,
         )
     outputs.finish(image)
     outputs.done()
@@ -216,7 +244,7 @@ def shown(error: ImpastoError) -> str:
     """An error as the command line shows it: settings named by their flags."""
     message = str(error)
     if error.setting and message.startswith(error.setting):
-        return flag(error.setting) + message[len(error.setting):]
+        return flag(error.setting) + message[len(error.setting) :]
     return message
 
 
@@ -245,7 +273,11 @@ def guarded(body: Callable[[], int], debug: bool = False) -> int:
 
 def _out_of_memory(error: Exception) -> bool:
     """MemoryError, or PyTorch's out-of-memory errors (CPU allocator, CUDA)."""
-    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(error)
+    return (
+        isinstance(error, MemoryError)
+        or type(error).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in str(error)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

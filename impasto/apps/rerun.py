@@ -41,7 +41,9 @@ def _replay(args: argparse.Namespace) -> Settings:
     record = read_record(args.replay)
     args.content, args.style = replay_inputs(record)
     overrides = given_settings(args)
-    settings = _checked(lambda: recorded_settings(record, overrides), overrides, f"--replay {args.replay}: its recorded")
+    settings = _checked(
+        lambda: recorded_settings(record, overrides), overrides, f"--replay {args.replay}: its recorded"
+    )
     if "weights" not in overrides and "model" not in overrides:
         args.recorded_weights = record["weights_sha256"]
     if args.output is None:
@@ -70,7 +72,9 @@ def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
             f"cannot change (only --{', --'.join(RESUME_CHANGEABLE)} can)"
         )
     given = given_settings(args)
-    settings = _checked(lambda: Settings.from_dict({**run["settings"], **given}), given, f"--resume {args.resume}: its saved")
+    settings = _checked(
+        lambda: Settings.from_dict({**run["settings"], **given}), given, f"--resume {args.resume}: its saved"
+    )
     args.content, args.style = run["content"], list(run["style"])
     args.output = args.output or run["output"]
     for name in OutputOptions.KEPT:

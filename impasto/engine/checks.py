@@ -14,11 +14,11 @@ from typing import Any, NoReturn
 import torch
 from PIL import Image
 
+from impasto.engine.targets import style_weights
 from impasto.errors import ImpastoError
 from impasto.features.minimum import min_side
 from impasto.features.registry import spec
 from impasto.image.io import fitted_size
-from impasto.engine.targets import style_weights
 from impasto.optim.loop import Resume, make_optimizer
 from impasto.optim.memory import memory_budget
 from impasto.optim.schedule import scale_sizes, split_iterations
@@ -61,9 +61,10 @@ def check_run(
     iterations = iterations_per_scale(settings, len(sizes))
     style_weights(settings.style_blend, len(styles))
     _check_mask_counts(settings, len(styles))
-    names = names or ["the content image", *(
-        f"style image {i + 1}" if len(styles) > 1 else "the style image" for i in range(len(styles))
-    )]
+    names = names or [
+        "the content image",
+        *(f"style image {i + 1}" if len(styles) > 1 else "the style image" for i in range(len(styles))),
+    ]
     minimum = min_side(settings.model, (*settings.content_layers, *settings.style_layers, *layers))
     _check_side(settings, sizes, content.size, sizes[0], minimum, names[0], "content")
     style_side = max(1, round(sizes[0] * settings.style_scale))
@@ -82,7 +83,9 @@ def _check_mask_counts(settings: Settings, styles: int) -> None:
             f"content_mask has {len(content)} file(s) for {styles} style(s): give one mask per style", "content_mask"
         )
     if style is not None and len(style) != styles:
-        raise ImpastoError(f"style_mask has {len(style)} file(s) for {styles} style(s): give one mask per style", "style_mask")
+        raise ImpastoError(
+            f"style_mask has {len(style)} file(s) for {styles} style(s): give one mask per style", "style_mask"
+        )
 
 
 def _check_side(
@@ -101,7 +104,10 @@ def _check_side(
         raise ImpastoError(f"{name} is {image[0]}x{image[1]} px: too narrow for {net}, crop it closer to square")
     if role == "style" and settings.style_scale != 1:
         scale = needed / sizes[0]
-        raise ImpastoError(f"style_scale {settings.style_scale} makes {small}: use a style_scale of at least {scale:.3g}", "style_scale")
+        raise ImpastoError(
+            f"style_scale {settings.style_scale} makes {small}: use a style_scale of at least {scale:.3g}",
+            "style_scale",
+        )
     if len(sizes) > 1:
         setting = "min_size" if settings.min_size is not None else "scales"
         fix = f"use a min_size of at least {needed}" if setting == "min_size" else "use fewer scales"
@@ -144,8 +150,13 @@ def check_resume(
         _unfit(f"its elapsed time {elapsed!r} is not a number of seconds")
     average = resume.average
     if average is not None and not (
-        isinstance(average, tuple) and len(average) == 2 and _whole(average[0]) and average[0] >= 0
-        and isinstance(average[1], torch.Tensor) and average[1].shape == pixels.shape and _finite(average[1])
+        isinstance(average, tuple)
+        and len(average) == 2
+        and _whole(average[0])
+        and average[0] >= 0
+        and isinstance(average[1], torch.Tensor)
+        and average[1].shape == pixels.shape
+        and _finite(average[1])
     ):
         _unfit("its iterate average is not an average of this run's images")
     _check_optimizer_state(resume.optimizer_state, settings.optimizer, pixels)
@@ -154,12 +165,21 @@ def check_resume(
 def _check_optimizer_state(state: Any, optimizer: str, pixels: torch.Tensor) -> None:
     groups = state.get("param_groups") if isinstance(state, dict) else None
     entries = state.get("state") if isinstance(state, dict) else None
-    if not isinstance(groups, list) or len(groups) != 1 or not isinstance(groups[0], dict) or not isinstance(entries, dict):
+    if (
+        not isinstance(groups, list)
+        or len(groups) != 1
+        or not isinstance(groups[0], dict)
+        or not isinstance(entries, dict)
+    ):
         _unfit("its optimiser state is malformed")
     group_keys, state_keys = _reference_keys(optimizer)
     foreign = (set(groups[0]) - {"params"}) ^ group_keys
     per_image = list(entries.values())
-    if foreign - TORCH_FLAGS or len(per_image) > 1 or any(not isinstance(e, dict) or set(e) - state_keys for e in per_image):
+    if (
+        foreign - TORCH_FLAGS
+        or len(per_image) > 1
+        or any(not isinstance(e, dict) or set(e) - state_keys for e in per_image)
+    ):
         _unfit(f"its optimiser state is not {optimizer}'s")
     if not all(_sized_and_finite(value, pixels.numel()) for entry in per_image for value in entry.values()):
         _unfit("its optimiser state holds values of another image size, or NaN (it is damaged)")

@@ -25,9 +25,9 @@ from impasto.image.color import combine_luminance, pooled_palette
 from impasto.image.initial import initial_image
 from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_tensor
 from impasto.losses.objective import Objective, Term, layers_of
+from impasto.optim import memory
 from impasto.optim.control import RunControl
 from impasto.optim.loop import Report, Resume, optimize
-from impasto.optim import memory
 from impasto.optim.memory import fit_memory, lbfgs_history, memory_budget
 from impasto.optim.schedule import scale_sizes
 from impasto.settings import Settings
@@ -71,7 +71,9 @@ class Stylizer:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(sorted(known))}")
-        changed = [name for name in NETWORK_FIELDS if name in overrides and overrides[name] != getattr(self.settings, name)]
+        changed = [
+            name for name in NETWORK_FIELDS if name in overrides and overrides[name] != getattr(self.settings, name)
+        ]
         if changed:
             raise ImpastoError(
                 f"{changed[0]} cannot change between runs of one Stylizer: make a new Stylizer for another network",
@@ -116,7 +118,9 @@ class Stylizer:
         precision = resolve_precision(settings.precision, self.device)
         calibrated = settings.pooling == "avg" or settings.normalize_vgg
         layers = tuple(dict.fromkeys((*settings.content_layers, *settings.style_layers, *layers_of(extra))))
-        extractor = self._extractor(layers, uses_channels_last(precision, self.device, settings.model), fresh=calibrated)
+        extractor = self._extractor(
+            layers, uses_channels_last(precision, self.device, settings.model), fresh=calibrated
+        )
         network = Precise(extractor, precision, self.device, settings.model)
         budget = memory_budget(self.device, settings.max_memory)
         present = _in_colours_of(content_image, self.device) if settings.preserve_color == "luminance" else None
@@ -129,7 +133,13 @@ class Stylizer:
                 continue
             last = index == len(sizes) - 1
             objective = build_objective(
-                network, inputs.content, inputs.styles, blend, settings, inputs.content_masks, inputs.style_masks,
+                network,
+                inputs.content,
+                inputs.styles,
+                blend,
+                settings,
+                inputs.content_masks,
+                inputs.style_masks,
                 extra if last else (),
             )
             first = self._start(start, settings, inputs, blend) if pixels is None else _upsample(pixels, inputs.content)
@@ -222,7 +232,9 @@ def _reporter(
     def report(iteration: int, iterations: int, losses: dict[str, float], elapsed: float, pixels: torch.Tensor) -> None:
         shown = pixels if present is None else present(pixels)
         reason = control.reason if iteration == iterations else None
-        callback(Iterate(iteration, iterations, losses, elapsed, scale, scales, shown.detach().to("cpu", copy=True), reason))
+        callback(
+            Iterate(iteration, iterations, losses, elapsed, scale, scales, shown.detach().to("cpu", copy=True), reason)
+        )
 
     return report
 

@@ -14,9 +14,16 @@ from impasto.image.color import luminance, match_color, match_luminance
 from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, fit_mask, style_regions
 from impasto.losses.objective import Objective, Term, paper_terms
-from impasto.losses.statistics import HistogramStyleLoss, WassersteinStyleLoss, blend_quantiles, moments, sorted_quantiles
+from impasto.losses.statistics import (
+    HistogramStyleLoss,
+    WassersteinStyleLoss,
+    blend_quantiles,
+    moments,
+    sorted_quantiles,
+)
 from impasto.losses.terms import ContentLoss, MaskedStyleLoss, StyleLoss, gram_matrix, masked_gram
 from impasto.settings import Settings
+
 
 @torch.no_grad()
 def build_objective(
@@ -41,7 +48,9 @@ def build_objective(
     style_masks = style_masks or [None] * len(styles)
     relative = settings.style_loss != "gram"
     if settings.style_loss in ("w2", "hist") and (content_masks is not None or any(m is not None for m in style_masks)):
-        raise ImpastoError(f"style_loss {settings.style_loss} does not take masks: use gram or gram-relative", "style_loss")
+        raise ImpastoError(
+            f"style_loss {settings.style_loss} does not take masks: use gram or gram-relative", "style_loss"
+        )
     style_losses: dict[str, nn.Module] = {}
     for layer in settings.style_layers:
         if settings.style_loss in ("w2", "hist"):
@@ -55,8 +64,12 @@ def build_objective(
             style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend, relative)
     content_losses = {layer: ContentLoss(content_features[layer], relative) for layer in settings.content_layers}
     terms = paper_terms(
-        content_losses, style_losses, settings.style_layer_weights,
-        settings.content_weight, settings.style_weight, settings.tv_weight,
+        content_losses,
+        style_losses,
+        settings.style_layer_weights,
+        settings.content_weight,
+        settings.style_weight,
+        settings.tv_weight,
     )
     return Objective(extractor, [*terms, *extra_terms])
 
@@ -83,7 +96,9 @@ def style_weights(blend: Sequence[float] | None, count: int) -> list[float]:
     if blend is None:
         return [1.0 / count] * count
     if len(blend) != count:
-        raise ImpastoError(f"style_blend has {len(blend)} weights for {count} style image(s): give one per style", "style_blend")
+        raise ImpastoError(
+            f"style_blend has {len(blend)} weights for {count} style image(s): give one per style", "style_blend"
+        )
     return [w / sum(blend) for w in blend]
 
 
@@ -117,7 +132,8 @@ def scale_inputs(
     content_masks, style_masks = masks
     height, width = content_tensor.shape[-2:]
     regions = (
-        None if content_masks is None
+        None
+        if content_masks is None
         else content_regions(content_masks, len(styles), (width, height), device, settings.content_mask)
     )
     return ScaleInputs(

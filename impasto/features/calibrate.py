@@ -65,10 +65,12 @@ def _normalize_filters(extractor: FeatureExtractor, inputs: Sequence[torch.Tenso
             incoming = _rescale(layer, incoming, means[layer])
         elif isinstance(layer, Fire):
             squeezed = _rescale(layer.squeeze, incoming, means[layer.squeeze])
-            incoming = torch.cat([
-                _rescale(layer.expand1x1, squeezed, means[layer.expand1x1]),
-                _rescale(layer.expand3x3, squeezed, means[layer.expand3x3]),
-            ])
+            incoming = torch.cat(
+                [
+                    _rescale(layer.expand1x1, squeezed, means[layer.expand1x1]),
+                    _rescale(layer.expand3x3, squeezed, means[layer.expand3x3]),
+                ]
+            )
 
 
 @torch.no_grad()

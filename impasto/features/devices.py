@@ -22,9 +22,7 @@ def select_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ImpastoError(f"device {name}: no CUDA GPU is available here; use --device cpu or auto", "device")
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ImpastoError(
-            f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here; pick a lower index"
-        )
+        raise ImpastoError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here; pick a lower index")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ImpastoError(f"device {name}: Apple MPS is not available here; use --device cpu or auto", "device")
     if device.type not in ("cpu", "cuda", "mps"):

@@ -27,8 +27,14 @@ CHECKPOINTED_BLOCKS = 2
 
 VGG19_BLOCKS = ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512), (512, 512, 512, 512))
 SQUEEZENET_FIRES = (  # (name, squeeze, expand) per fire module, in order
-    ("fire2", 16, 64), ("fire3", 16, 64), ("fire4", 32, 128), ("fire5", 32, 128),
-    ("fire6", 48, 192), ("fire7", 48, 192), ("fire8", 64, 256), ("fire9", 64, 256),
+    ("fire2", 16, 64),
+    ("fire3", 16, 64),
+    ("fire4", 32, 128),
+    ("fire5", 32, 128),
+    ("fire6", 48, 192),
+    ("fire7", 48, 192),
+    ("fire8", 64, 256),
+    ("fire9", 64, 256),
 )
 
 
@@ -155,9 +161,7 @@ class FeatureExtractor(nn.Module):
         self.wanted = tuple(dict.fromkeys(wanted))
         unknown = [w for w in self.wanted if w not in names]
         if unknown:
-            raise ImpastoError(
-                f"unknown layer {unknown[0]!r}: choose from {', '.join(names)}"
-            )
+            raise ImpastoError(f"unknown layer {unknown[0]!r}: choose from {', '.join(names)}")
         depth = max(names.index(w) for w in self.wanted) + 1
         self.normalize = Normalize(preprocessing)
         self.feature_scale = CAFFE_FEATURE_SCALE if preprocessing == "caffe" else 1.0
@@ -189,7 +193,9 @@ class FeatureExtractor(nn.Module):
             features.update(found)
         return features
 
-    def _block(self, x: torch.Tensor, start: int, stop: int, consumers: Consumers) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _block(
+        self, x: torch.Tensor, start: int, stop: int, consumers: Consumers
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Layers start..stop-1; a ReLU whose input is no feature asked for rectifies in place (half the memory)."""
         found = {}
         for index in range(start, stop):

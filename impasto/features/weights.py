@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import http.client
+import json
 import os
 import tempfile
 import urllib.error
@@ -119,8 +119,7 @@ def _one_line(error: BaseException) -> str:
 
 def _cache_write_error(folder: Path, error: OSError) -> ImpastoError:
     return ImpastoError(
-        f"cannot write to the weights cache {folder} ({_one_line(error)}): "
-        "set IMPASTO_CACHE to a writable folder"
+        f"cannot write to the weights cache {folder} ({_one_line(error)}): set IMPASTO_CACHE to a writable folder"
     )
 
 
@@ -187,8 +186,7 @@ def _features(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
             "pass a file saved with torch.save(model.state_dict(), FILE)"
         )
     features = {
-        k: v for k, v in obj.items()
-        if isinstance(k, str) and k.startswith("features.") and isinstance(v, torch.Tensor)
+        k: v for k, v in obj.items() if isinstance(k, str) and k.startswith("features.") and isinstance(v, torch.Tensor)
     }
     missing = [key for key in spec(model).feature_keys() if key not in features]
     if missing:
@@ -212,7 +210,11 @@ def check_weights_file(path: Path) -> None:
     with open_input(path, "file", "weights") as opened:
         start = opened.read(4)
     if not start.startswith(_PYTORCH_STARTS):
-        kind = "it is text" if start.isascii() and start.decode("ascii").isprintable() else "corrupt, or another kind of file"
+        kind = (
+            "it is text"
+            if start.isascii() and start.decode("ascii").isprintable()
+            else "corrupt, or another kind of file"
+        )
         raise ImpastoError(
             f"weights file {path} is not a PyTorch file ({kind}): "
             "pass a state dict saved with torch.save(model.state_dict(), FILE)",
@@ -315,9 +317,7 @@ def load_weights(
     """
     spec(model)  # an unknown model is named with the choices
     if weights_format not in ("auto", *FORMATS):
-        raise ImpastoError(
-            f"unknown weights format {weights_format!r}: choose auto, {', '.join(FORMATS)}"
-        )
+        raise ImpastoError(f"unknown weights format {weights_format!r}: choose auto, {', '.join(FORMATS)}")
     if weights is None:
         loaded = _load_official(model, progress)
         return loaded if weights_format == "auto" else replace(loaded, preprocessing=weights_format)

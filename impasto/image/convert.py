@@ -99,8 +99,6 @@ def _transform(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         if source.profile.xcolor_space != _SPACES.get(mode):
             return None
-        return ImageCms.buildTransform(
-            source, ImageCms.createProfile("sRGB"), mode, "RGB", ImageCms.Intent.PERCEPTUAL
-        )
+        return ImageCms.buildTransform(source, ImageCms.createProfile("sRGB"), mode, "RGB", ImageCms.Intent.PERCEPTUAL)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None

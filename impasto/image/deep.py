@@ -24,8 +24,10 @@ def encode_png16(pixels: np.ndarray, icc_profile: bytes, text: Mapping[str, str]
     chunks = [
         _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)),
         _chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(icc_profile)),
-        *(_chunk(b"iTXt", key.encode("latin-1") + b"\0\1\0\0\0" + zlib.compress(value.encode("utf-8")))
-          for key, value in (text or {}).items()),
+        *(
+            _chunk(b"iTXt", key.encode("latin-1") + b"\0\1\0\0\0" + zlib.compress(value.encode("utf-8")))
+            for key, value in (text or {}).items()
+        ),
         _chunk(b"IDAT", zlib.compress(filtered.tobytes(), 6)),
         _chunk(b"IEND", b""),
     ]
@@ -44,9 +46,17 @@ def encode_tiff16(pixels: np.ndarray, icc_profile: bytes) -> bytes:
     icc_at = bits_at + 6
     strip_at = icc_at + len(icc_profile) + len(icc_profile) % 2  # values start on word boundaries
     fields = [  # (tag, type, count, value or offset); types: 3 SHORT, 4 LONG, 7 UNDEFINED
-        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 3, bits_at), (259, 3, 1, 8),  # 8: Deflate
-        (262, 3, 1, 2), (273, 4, 1, strip_at), (277, 3, 1, 3), (278, 4, 1, height),  # 2: RGB
-        (279, 4, 1, len(strip)), (284, 3, 1, 1), (34675, 7, len(icc_profile), icc_at),
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 3, bits_at),
+        (259, 3, 1, 8),  # 8: Deflate
+        (262, 3, 1, 2),
+        (273, 4, 1, strip_at),
+        (277, 3, 1, 3),
+        (278, 4, 1, height),  # 2: RGB
+        (279, 4, 1, len(strip)),
+        (284, 3, 1, 1),
+        (34675, 7, len(icc_profile), icc_at),
     ]
     # a single SHORT sits left-justified in its 4-byte slot: little-endian, the same bytes as a LONG
     directory = struct.pack("<H", len(fields)) + b"".join(struct.pack("<HHII", *f) for f in fields) + b"\0" * 4

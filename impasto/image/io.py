@@ -102,9 +102,13 @@ def opened_image(data: bytes, label: str, setting: str | None = None) -> Iterato
     except ImpastoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImpastoError(f"{label} is too large (over {MAX_INPUT_PIXELS:,} pixels): downscale it first", setting) from error
+        raise ImpastoError(
+            f"{label} is too large (over {MAX_INPUT_PIXELS:,} pixels): downscale it first", setting
+        ) from error
     except Image.UnidentifiedImageError as error:
-        raise ImpastoError(f"{label} is not an image format Pillow can read: convert it to PNG or JPEG", setting) from error
+        raise ImpastoError(
+            f"{label} is not an image format Pillow can read: convert it to PNG or JPEG", setting
+        ) from error
     except Exception as error:  # decoders raise many types for damaged files; all mean the same
         message = f"{label} is corrupt or truncated ({_one_line(error)}): re-export or re-download it"
         raise ImpastoError(message, setting) from error
@@ -139,7 +143,9 @@ def opened_image_of(image: Image.Image, what: str) -> Iterator[Image.Image]:
     except ImpastoError:
         raise
     except Exception as error:
-        raise ImpastoError(f"{what} is corrupt or truncated ({_one_line(error)}): re-export or re-download it") from error
+        raise ImpastoError(
+            f"{what} is corrupt or truncated ({_one_line(error)}): re-export or re-download it"
+        ) from error
 
 
 def fitted_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -152,9 +158,7 @@ def fitted_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
 def resize_longest(image: Image.Image, longest: int) -> Image.Image:
     """Scale (LANCZOS, aspect kept) so the longest side is `longest` px; each side stays >= 1."""
     if longest < 1:
-        raise ImpastoError(
-            f"Image size must be at least 1 pixel, got {longest}: pass a larger size"
-        )
+        raise ImpastoError(f"Image size must be at least 1 pixel, got {longest}: pass a larger size")
     return image.resize(fitted_size(image.size, longest), Image.Resampling.LANCZOS)
 
 

@@ -74,7 +74,8 @@ def style_regions(
         mask = load_mask(source, (style.shape[-1], style.shape[-2]), device)
         if mask.max() <= 0:
             raise ImpastoError(
-                f"style_mask {_name(names, sources, index)} is black everywhere: whiten the region to copy", "style_mask"
+                f"style_mask {_name(names, sources, index)} is black everywhere: whiten the region to copy",
+                "style_mask",
             )
         regions.append(mask)
     return regions

@@ -58,7 +58,9 @@ class Objective(nn.Module):
         self.layers = layers_of(self.terms)
         readers = [term for term in self.terms if term.weight and getattr(term.module, "layers", ())]
         streamed = readers if all(isinstance(term.module, LayerTerm) for term in readers) else []
-        self.streamed = {layer: [term for term in streamed if layer in term.module.layers] for layer in layers_of(streamed)}
+        self.streamed = {
+            layer: [term for term in streamed if layer in term.module.layers] for layer in layers_of(streamed)
+        }
         """The layers evaluated as the network computes them, each with the terms that read it."""
 
     def term(self, name: str) -> Term:
@@ -79,12 +81,14 @@ class Objective(nn.Module):
                 with torch.autocast(features.device.type, enabled=False):  # losses in float32
                     for term in self.streamed[layer]:
                         shares[term.name] = shares.get(term.name, zero) + term.module.layer_loss(layer, features)
+
             return take
 
         consumers = {layer: consumer(layer) for layer in self.streamed}
         features = self.extractor(image, consumers) if self.layers else {}
         values = {
-            term.name: zero if not term.weight
+            term.name: zero
+            if not term.weight
             else term.weight * (shares[term.name] if term.name in shares else term.module(image, features))
             for term in self.terms
         }

@@ -36,7 +36,9 @@ class _ChannelMoments(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad_mean: torch.Tensor, grad_gram: torch.Tensor) -> torch.Tensor:
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad_mean: torch.Tensor, grad_gram: torch.Tensor
+    ) -> torch.Tensor:
         (flat,) = ctx.saved_tensors
         m = flat.shape[-1]
         return torch.baddbmm((grad_mean / m).unsqueeze(-1), (grad_gram + grad_gram.transpose(1, 2)) / m, flat)
@@ -80,7 +82,9 @@ class StyleLoss(nn.Module):
         super().__init__()
         self.register_buffer("target", target_gram.detach().float())
         n = self.target.shape[-1]
-        self.register_buffer("scale", self.target.pow(2).sum().clamp_min(1e-12) if relative else torch.tensor(4.0 * n * n))
+        self.register_buffer(
+            "scale", self.target.pow(2).sum().clamp_min(1e-12) if relative else torch.tensor(4.0 * n * n)
+        )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.loss_of_gram(gram_matrix(features))
@@ -112,7 +116,11 @@ class MaskedStyleLoss(nn.Module):
         super().__init__()
         self.register_buffer("target", target_grams.detach().float())
         n = self.target.shape[-1]
-        scale = self.target.pow(2).sum((1, 2)).clamp_min(1e-12) if relative else torch.full((len(self.target),), 4.0 * n * n)
+        scale = (
+            self.target.pow(2).sum((1, 2)).clamp_min(1e-12)
+            if relative
+            else torch.full((len(self.target),), 4.0 * n * n)
+        )
         self.register_buffer("scale", scale)
         self.register_buffer("masks", masks.detach().float())
         weights = torch.tensor(region_weights, dtype=torch.float32)

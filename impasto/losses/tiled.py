@@ -157,7 +157,9 @@ class TiledObjective(nn.Module):
             core = crop(features[name], tile, size, full)
             target = crop(loss.target, Tile(tile.core, (0, 0, 0, 0)), size, full)
             rows, cols = min(core.shape[-2], target.shape[-2]), min(core.shape[-1], target.shape[-1])
-            share = loss.squared_error_sum(core[..., :rows, :cols], target[..., :rows, :cols])  # ends may differ by a position
+            share = loss.squared_error_sum(
+                core[..., :rows, :cols], target[..., :rows, :cols]
+            )  # ends may differ by a position
             total = total + term.layer_weights[name] * share / loss.target.numel()
         return total
 
@@ -181,7 +183,10 @@ class TiledObjective(nn.Module):
             share = sum(term.weight * self._content_share(term.module, features, tile, size) for term in self.content)
             for term, layer, _ in self._style_losses():
                 flat = self._core(features[layer], tile, size, layer).float().flatten(2)
-                share = share + (dgrams[term.name, layer] * (flat @ flat.transpose(1, 2))).sum() / grams[term.name, layer][1]
+                share = (
+                    share
+                    + (dgrams[term.name, layer] * (flat @ flat.transpose(1, 2))).sum() / grams[term.name, layer][1]
+                )
             share.backward()
             top, bottom, left, right = tile.window
             grad[..., top:bottom, left:right] += window.grad

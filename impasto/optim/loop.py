@@ -103,8 +103,13 @@ class _Run:
         average = self.average
         kept = None if average is None or average.accumulated is None else (average.steps, average.accumulated.clone())
         return Resume(
-            self.scale, self.evaluations, self.pixels.detach().clone(), copy.deepcopy(self.opt.state_dict()),
-            time.perf_counter() - self.began, kept, tuple(self.recent),
+            self.scale,
+            self.evaluations,
+            self.pixels.detach().clone(),
+            copy.deepcopy(self.opt.state_dict()),
+            time.perf_counter() - self.began,
+            kept,
+            tuple(self.recent),
         )
 
     def shown(self) -> torch.Tensor:
@@ -117,17 +122,18 @@ class _Run:
         values = dict(zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist()))  # one copy
         if not math.isfinite(values["total"]):
             raise ImpastoError(
-                f"the loss became {values['total']} at iteration {self.evaluations}: "
-                "lower --lr or the loss weights"
+                f"the loss became {values['total']} at iteration {self.evaluations}: lower --lr or the loss weights"
             )
         if self.report is not None:
-            self.report(self.evaluations, self.iterations, values, time.perf_counter() - self.began, self.shown().detach())
+            self.report(
+                self.evaluations, self.iterations, values, time.perf_counter() - self.began, self.shown().detach()
+            )
         self.recent.append(values["total"])  # after the report, so a snapshot taken there resumes exactly
         self.evaluations += 1
         return losses["total"]
 
     def converged(self) -> str | None:
-        """"converged" once the total fell by less than `tolerance` (relative) over the last STOP_WINDOW evaluations."""
+        """ "converged" once the total fell by less than `tolerance` (relative) over the last STOP_WINDOW evaluations."""
         if not self.tolerance or len(self.recent) <= STOP_WINDOW:
             return None
         before, now = self.recent[0], self.recent[-1]

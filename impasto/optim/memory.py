@@ -57,7 +57,9 @@ def lbfgs_history(image: torch.Tensor, budget: int, wanted: int = 50) -> int:
     """L-BFGS keeps two image-sized vectors per remembered step: at most 40% of the budget."""
     fits = int(0.4 * budget / (2 * image.numel() * 4))
     if fits < wanted:
-        LOG.warning("impasto: keeping %d L-BFGS steps instead of %d to stay within the memory budget", max(fits, 5), wanted)
+        LOG.warning(
+            "impasto: keeping %d L-BFGS steps instead of %d to stay within the memory budget", max(fits, 5), wanted
+        )
     return max(5, min(wanted, fits))
 
 
@@ -81,6 +83,11 @@ def fit_memory(objective: Objective, image: torch.Tensor, budget: int, halo: int
     LOG.warning(
         "impasto: a %dx%d evaluation needs about %.1f GiB at once, more than the %.1f GiB left of the "
         "memory budget (--max-memory): evaluating it in %d tiles of %d px",
-        width, height, per_pixel * height * width / 2**30, room / 2**30, len(tiles(height, width, core, halo)), core,
+        width,
+        height,
+        per_pixel * height * width / 2**30,
+        room / 2**30,
+        len(tiles(height, width, core, halo)),
+        core,
     )
     return tiled

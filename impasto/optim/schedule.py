@@ -60,8 +60,10 @@ def split_iterations(total: int, scales: int, factor: float = FACTOR) -> list[in
     """`total` iterations over `scales` scales, each getting 1/factor of the previous
     share (most at the smallest size), at least one each, summing to `total`."""
     if total < scales:
-        raise ImpastoError(f"iterations {total} is fewer than the {scales} scales: give at least one per scale", "iterations")
-    shares = [factor ** -k for k in range(scales)]
+        raise ImpastoError(
+            f"iterations {total} is fewer than the {scales} scales: give at least one per scale", "iterations"
+        )
+    shares = [factor**-k for k in range(scales)]
     exact = [1 + (total - scales) * s / sum(shares) for s in shares]
     counts = [math.floor(x) for x in exact]
     by_remainder = sorted(range(scales), key=lambda i: counts[i] - exact[i])

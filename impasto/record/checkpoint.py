@@ -20,11 +20,11 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from impasto.errors import ImpastoError
-from impasto.engine.events import Iterate
-from impasto.optim.loop import Resume
 from impasto.atomic import write_bytes_atomic
+from impasto.engine.events import Iterate
+from impasto.errors import ImpastoError
 from impasto.files import open_input
+from impasto.optim.loop import Resume
 
 FORMAT = 1
 
@@ -64,8 +64,16 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
 
 
 ENVELOPE = {
-    "format": int, "scale": int, "iteration": int, "pixels": torch.Tensor, "optimizer_state": dict,
-    "elapsed": (int, float), "average": (type(None), list), "recent": (list, tuple), "run": str, "recorders": dict,
+    "format": int,
+    "scale": int,
+    "iteration": int,
+    "pixels": torch.Tensor,
+    "optimizer_state": dict,
+    "elapsed": (int, float),
+    "average": (type(None), list),
+    "recent": (list, tuple),
+    "run": str,
+    "recorders": dict,
 }
 """The fields of a checkpoint file and their types ("recent" may be absent)."""
 RUN = {"content": str, "style": list, "output": str, "settings": dict, "options": dict}
@@ -98,13 +106,20 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not all(isinstance(s, str) for s in run["style"]) or not run["style"]:
         _damaged(source, "its style images are not a list of paths")
     average, recent = payload["average"], payload.get("recent", ())
-    if average is not None and not (len(average) == 2 and isinstance(average[0], int) and isinstance(average[1], torch.Tensor)):
+    if average is not None and not (
+        len(average) == 2 and isinstance(average[0], int) and isinstance(average[1], torch.Tensor)
+    ):
         _damaged(source, "its iterate average is not (steps, image)")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in recent):
         _damaged(source, "its recent losses are not numbers")
     resume = Resume(
-        payload["scale"], payload["iteration"], payload["pixels"], payload["optimizer_state"],
-        payload["elapsed"], None if average is None else (average[0], average[1]), tuple(float(v) for v in recent),
+        payload["scale"],
+        payload["iteration"],
+        payload["pixels"],
+        payload["optimizer_state"],
+        payload["elapsed"],
+        None if average is None else (average[0], average[1]),
+        tuple(float(v) for v in recent),
     )
     return Checkpoint(resume, run, _arrays(payload["recorders"]))
 

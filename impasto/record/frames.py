@@ -12,9 +12,9 @@ import numpy as np
 from PIL import Image
 
 from impasto.atomic import replacing
+from impasto.engine.events import Iterate
 from impasto.errors import ImpastoError
 from impasto.image.io import save_image
-from impasto.engine.events import Iterate
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 MAX_FRAMES = 60
@@ -134,6 +134,7 @@ def write_animation(
     """Writes a GIF (the last frame shown HOLD_SECONDS) or an H.264 MP4 (the last frame
     repeated for HOLD_SECONDS), atomically (never over an existing file unless `replace`)."""
     import imageio.v3 as iio  # imported here: only animations need it
+
     target = check_animation_path(path)
     if not frames:
         raise ImpastoError(f"animate {target}: no frames were recorded", "animate")

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from impasto.engine.events import Iterate
 from impasto.atomic import write_text_atomic
+from impasto.engine.events import Iterate
 
 FIXED = ("step", "scale", "iteration")
 

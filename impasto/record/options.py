@@ -25,7 +25,16 @@ class OutputOptions:
     keep_checkpoint: bool = False
     bit_depth: int = field(default=8, metadata={"choices": (8, 16)})
 
-    KEPT = ("save_every", "animate", "comparison", "loss_log", "loss_plot", "checkpoint_every", "keep_checkpoint", "bit_depth")
+    KEPT = (
+        "save_every",
+        "animate",
+        "comparison",
+        "loss_log",
+        "loss_plot",
+        "checkpoint_every",
+        "keep_checkpoint",
+        "bit_depth",
+    )
     """The options a checkpoint keeps, so `--resume` writes the same files."""
 
     def __post_init__(self) -> None:

@@ -79,14 +79,20 @@ class RunOutputs:
         self.sampler = FrameSampler(options.save_every or 1) if options.animate else None
         self.frames = (
             FrameSaver(frames_folder(output), options.save_every, self._png_text, self.overwrite)
-            if options.save_every else None
+            if options.save_every
+            else None
         )
         self.checkpoints = (
             CheckpointWriter(
-                checkpoint_path(output), options.checkpoint_every, self.description(), self._states,
-                self.control.resume_state, self._warn,
+                checkpoint_path(output),
+                options.checkpoint_every,
+                self.description(),
+                self._states,
+                self.control.resume_state,
+                self._warn,
             )
-            if options.checkpoint_every else None
+            if options.checkpoint_every
+            else None
         )
         if checkpoint is not None:
             self._restore(checkpoint.recorders)
@@ -130,8 +136,13 @@ class RunOutputs:
         checks of the inputs and weights speak first)."""
         if self._record is None:
             self._record = build_record(
-                self.settings, self.content, self.styles, version=__version__,
-                device=self._device, weights_sha256=self._weights_sha256, checksums=self.inputs.checksums(),
+                self.settings,
+                self.content,
+                self.styles,
+                version=__version__,
+                device=self._device,
+                weights_sha256=self._weights_sha256,
+                checksums=self.inputs.checksums(),
             )
         return self._record
 
@@ -154,7 +165,9 @@ class RunOutputs:
             return "interrupted before the first iteration: nothing to save"
         it = self.last
         self.finish(it.pixels, {"interrupted_at": {"scale": it.scale, "iteration": it.iteration}})
-        where = f"iteration {it.iteration}/{it.iterations}" + (f" of scale {it.scale + 1}/{it.scales}" if it.scales > 1 else "")
+        where = f"iteration {it.iteration}/{it.iterations}" + (
+            f" of scale {it.scale + 1}/{it.scales}" if it.scales > 1 else ""
+        )
         message = f"interrupted at {where}: saved {', '.join(map(str, self.written))}"
         if self.checkpoints is not None and self.checkpoints.saved_at is not None:
             scale, iteration = self.checkpoints.saved_at
@@ -174,7 +187,9 @@ class RunOutputs:
             inputs = self.inputs
             styles = [(s.image, s.path.name) for s in inputs.styles]
             self.written.append(
-                save_comparison(inputs.content.image, styles, image, options.comparison, inputs.content.path.name, replace)
+                save_comparison(
+                    inputs.content.image, styles, image, options.comparison, inputs.content.path.name, replace
+                )
             )
         if self.losses is not None and options.loss_log:
             self.written.append(self.losses.write_csv(options.loss_log, replace))
@@ -210,4 +225,3 @@ class RunOutputs:
 
 def _absolute(value: Any) -> Any:
     return str(Path(value).resolve()) if isinstance(value, (str, os.PathLike)) else value
-

@@ -111,7 +111,9 @@ def _check_target(item: Planned, overwrite: bool) -> None:
     path = item.path
     exists = os.path.lexists(path)
     if exists and not overwrite:
-        raise ImpastoError(f"{item.setting} {path} already exists ({item.what}): choose another name or pass --overwrite", item.setting)
+        raise ImpastoError(
+            f"{item.setting} {path} already exists ({item.what}): choose another name or pass --overwrite", item.setting
+        )
     if item.folder:
         if exists and not path.is_dir():
             raise ImpastoError(
@@ -120,7 +122,9 @@ def _check_target(item: Planned, overwrite: bool) -> None:
         probe = path / "0000.png" if exists else path.parent / "0000.png"  # frames go in; the folder is made beside
     else:
         if exists and path.is_dir():
-            raise ImpastoError(f"{item.setting} {path} is a folder, not a file: choose a file name for {item.what}", item.setting)
+            raise ImpastoError(
+                f"{item.setting} {path} is a folder, not a file: choose a file name for {item.what}", item.setting
+            )
         probe = path
     try:
         check_name(path)
@@ -138,13 +142,20 @@ def read_inputs(
         raise ImpastoError("give at least one style image")
     inputs = Inputs(
         read_image(content, "content image"),
-        [read_image(s, f"style image {i + 1} of {len(styles)}" if len(styles) > 1 else "style image") for i, s in enumerate(styles)],
+        [
+            read_image(s, f"style image {i + 1} of {len(styles)}" if len(styles) > 1 else "style image")
+            for i, s in enumerate(styles)
+        ],
     )
     resolved = settings.resolved()
     load_masks(resolved)
     check_run(
-        resolved, inputs.content.image, [s.image for s in inputs.styles], select_device(settings.device),
-        resume=resume, names=[f"content image {content}", *(f"style image {s}" for s in styles)],
+        resolved,
+        inputs.content.image,
+        [s.image for s in inputs.styles],
+        select_device(settings.device),
+        resume=resume,
+        names=[f"content image {content}", *(f"style image {s}" for s in styles)],
     )
     return inputs
 
@@ -171,4 +182,3 @@ def _same(a: Path, b: Path) -> bool:
 
 def _inside(path: Path, folder: Path) -> bool:
     return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
-

@@ -78,8 +78,13 @@ class Progress:
             label = f"scale {it.scale + 1}/{it.scales}" if it.scales > 1 else "impasto"
             label = f"{self.desc} {label}" if self.desc and it.scales > 1 else self.desc or label
             self._bar = tqdm(
-                total=it.iterations, initial=it.iteration, desc=label, unit="it",
-                file=self.stream, dynamic_ncols=True, leave=self.leave,
+                total=it.iterations,
+                initial=it.iteration,
+                desc=label,
+                unit="it",
+                file=self.stream,
+                dynamic_ncols=True,
+                leave=self.leave,
             )
 
     def _update_bar(self, it: Iterate) -> None:
@@ -120,8 +125,15 @@ class DownloadBar:
 
     def __call__(self, done: int, total: int | None) -> None:
         if self.bar is None:
-            self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="weights",
-                            file=self.stream, disable=not self.stream.isatty())
+            self.bar = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="weights",
+                file=self.stream,
+                disable=not self.stream.isatty(),
+            )
         self.bar.update(done - self.bar.n)
         if total is not None and done >= total:
             self.bar.close()

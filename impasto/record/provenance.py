@@ -86,7 +86,11 @@ def save_with_record(
     sidecar for other formats (written first, so that an image never lacks its record)."""
     target = Path(path)
     if target.suffix.lower() == ".png":
-        return [save_image(image, target, png_text={PNG_KEY: json.dumps(record, sort_keys=True)}, bits=bits, replace=replace)]
+        return [
+            save_image(
+                image, target, png_text={PNG_KEY: json.dumps(record, sort_keys=True)}, bits=bits, replace=replace
+            )
+        ]
     sidecar = write_text_atomic(sidecar_path(target), json.dumps(record, indent=2) + "\n", replace)
     return [save_image(image, target, bits=bits, replace=replace), sidecar]
 
@@ -111,7 +115,9 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     if image.format == "PNG":
         raise ImpastoError(f"replay {source}: this PNG carries no impasto record; was it written by impasto?", "replay")
     if not os.path.lexists(sidecar_path(source)):
-        raise ImpastoError(f"replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image", "replay")
+        raise ImpastoError(
+            f"replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image", "replay"
+        )
     return _parsed(read_input(sidecar_path(source), "record", "replay"), source)
 
 
@@ -120,10 +126,14 @@ def _parsed(data: bytes, source: Path) -> dict[str, Any]:
     try:
         record = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise ImpastoError(f"replay {source}: its impasto record is damaged (not UTF-8 JSON): re-run the original", "replay") from error
+        raise ImpastoError(
+            f"replay {source}: its impasto record is damaged (not UTF-8 JSON): re-run the original", "replay"
+        ) from error
     invalid = _invalid_entry(record)
     if invalid:
-        raise ImpastoError(f"replay {source}: its impasto record lacks a valid {invalid!r} entry: re-run the original", "replay")
+        raise ImpastoError(
+            f"replay {source}: its impasto record lacks a valid {invalid!r} entry: re-run the original", "replay"
+        )
     return record
 
 
@@ -135,7 +145,9 @@ def _invalid_entry(record: Any) -> str | None:
         if not isinstance(record.get(key), kind):
             return key
     for key, entries in (("content", [record["content"]]), ("styles", record["styles"])):
-        if not entries or not all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in INPUT) for e in entries):
+        if not entries or not all(
+            isinstance(e, dict) and all(isinstance(e.get(k), str) for k in INPUT) for e in entries
+        ):
             return key
     return None
 

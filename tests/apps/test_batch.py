@@ -127,7 +127,9 @@ def test_results_of_other_settings_stop_the_batch_before_any_work(first_run, cap
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
     code, err = batch(capsys, photos, styles, "-o", out, *RUN, "--style-weight", "7")
     assert code == 1
-    assert err.strip().splitlines()[-1].startswith("impasto: error: ") and "--style-weight" in err and "--overwrite" in err
+    assert (
+        err.strip().splitlines()[-1].startswith("impasto: error: ") and "--style-weight" in err and "--overwrite" in err
+    )
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
 
 
@@ -135,7 +137,9 @@ def test_pairs_csv_runs_only_its_pairs(tmp_path, capsys):
     if not SQUEEZENET_WEIGHTS.exists():
         pytest.skip("the real SqueezeNet weights are not beside the repo")
     photos, styles = make_inputs(tmp_path)
-    (tmp_path / "pairs.csv").write_text("content,style\nphotos/a.jpg,styles/starry.jpg\nphotos/a.jpg,styles/starry.jpg\n")
+    (tmp_path / "pairs.csv").write_text(
+        "content,style\nphotos/a.jpg,styles/starry.jpg\nphotos/a.jpg,styles/starry.jpg\n"
+    )
     code, err = batch(capsys, "--pairs", tmp_path / "pairs.csv", "-o", tmp_path / "out", *RUN)
     assert code == 0, err
     assert list(jobs_csv(tmp_path / "out")) == ["a__starry.png"]

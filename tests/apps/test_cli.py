@@ -21,7 +21,9 @@ def test_command_writes_a_stylised_image(tmp_path, content_path, style_path):
     out = tmp_path / "out.jpg"
     done = subprocess.run(
         [sys.executable, "-m", "impasto", content_path, style_path, "-o", out, *RUN],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     with Image.open(out) as image:
@@ -32,9 +34,23 @@ def test_help_documents_every_setting(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out
-    for flag in ("--model", "--weights", "--weights-format", "--content-layers", "--style-layers",
-                 "--style-weight", "--tv-weight", "--init", "--init-noise-ratio", "--optimizer",
-                 "--iterations", "--lr", "--seed", "--size", "--overwrite"):
+    for flag in (
+        "--model",
+        "--weights",
+        "--weights-format",
+        "--content-layers",
+        "--style-layers",
+        "--style-weight",
+        "--tv-weight",
+        "--init",
+        "--init-noise-ratio",
+        "--optimizer",
+        "--iterations",
+        "--lr",
+        "--seed",
+        "--size",
+        "--overwrite",
+    ):
         assert flag in text
 
 
@@ -69,7 +85,9 @@ def bad_inputs(tmp_path, content_path):
 
 
 @pytest.mark.parametrize("case", ["missing", "truncated", "non-image", "corrupt"])
-def test_bad_content_file_is_one_line_and_output_untouched(capsys, tmp_path, content_path, style_path, existing_output, case):
+def test_bad_content_file_is_one_line_and_output_untouched(
+    capsys, tmp_path, content_path, style_path, existing_output, case
+):
     out, before = existing_output
     bad, needle = bad_inputs(tmp_path, content_path)[case]
     code, err = run_cli(capsys, bad, style_path, "-o", out, "--overwrite", *RUN)
@@ -104,8 +122,9 @@ def test_existing_output_is_not_replaced_without_overwrite(capsys, content_path,
 
 
 def test_unknown_layer(capsys, tmp_path, content_path, style_path):
-    code, err = run_cli(capsys, content_path, style_path, "-o", tmp_path / "o.png", "--weights", "random",
-                        "--content-layers", "relu9_9")
+    code, err = run_cli(
+        capsys, content_path, style_path, "-o", tmp_path / "o.png", "--weights", "random", "--content-layers", "relu9_9"
+    )
     assert_one_line_error(code, err, "relu9_9", "conv1_1")
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from apps.test_batch import OUTPUTS, RUN, batch, jobs_csv, make_inputs, picture
 from conftest import IMAGES, SHARED, SQUEEZENET_WEIGHTS
 from PIL import Image
-from apps.test_batch import OUTPUTS, RUN, batch, jobs_csv, make_inputs, picture
 
 from impasto.apps.batch.command import main
 from impasto.apps.ray_pool import PoolJob, StylizerPool, encode_png
@@ -59,7 +59,10 @@ def test_ray_batch_gives_the_local_images_bit_for_bit(ray_cluster, tmp_path, cap
     for name in OUTPUTS:
         local, remote = (np.asarray(Image.open(tmp_path / folder / name)) for folder in ("local", "ray"))
         assert np.array_equal(local, remote), name
-    assert jobs_csv(tmp_path / "ray")["a.jpg__starry.png"]["total_loss"] == jobs_csv(tmp_path / "local")["a.jpg__starry.png"]["total_loss"]
+    assert (
+        jobs_csv(tmp_path / "ray")["a.jpg__starry.png"]["total_loss"]
+        == jobs_csv(tmp_path / "local")["a.jpg__starry.png"]["total_loss"]
+    )
 
 
 @pytest.mark.ray
@@ -81,12 +84,35 @@ def test_job_of_a_killed_worker_finishes_on_another(ray_cluster, tmp_path):
 def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as where it is not installed
     picture("tubingen.jpg", tmp_path / "photos" / "a.jpg")
-    code = main([str(tmp_path / "photos"), str(tmp_path / "photos"), "-o", str(tmp_path / "out"),
-                 "--weights", "random", "--backend", "ray"])
+    code = main(
+        [
+            str(tmp_path / "photos"),
+            str(tmp_path / "photos"),
+            "-o",
+            str(tmp_path / "out"),
+            "--weights",
+            "random",
+            "--backend",
+            "ray",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and err == 'impasto: error: the Ray backend needs Ray: pip install "impasto[ray]"\n'
-    assert video_main([str(VIDEOS / "box.mp4"), str(IMAGES / "starry_night.jpg"), "-o", str(tmp_path / "v.mp4"),
-                       "--weights", "random", "--backend", "ray"]) == 1
+    assert (
+        video_main(
+            [
+                str(VIDEOS / "box.mp4"),
+                str(IMAGES / "starry_night.jpg"),
+                "-o",
+                str(tmp_path / "v.mp4"),
+                "--weights",
+                "random",
+                "--backend",
+                "ray",
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err == err and not (tmp_path / "v_frames").exists()
 
 
@@ -100,7 +126,10 @@ def test_workers_are_one_per_gpu_else_one_per_two_cpus():
 
 def test_weights_travel_as_bytes_only_when_they_are_a_local_file(tmp_path):
     (tmp_path / "net-caffe.pth").write_bytes(b"weights")
-    assert weights_payload(Settings(model="squeezenet1_1", weights=str(tmp_path / "net-caffe.pth"))) == ("net-caffe.pth", b"weights")
+    assert weights_payload(Settings(model="squeezenet1_1", weights=str(tmp_path / "net-caffe.pth"))) == (
+        "net-caffe.pth",
+        b"weights",
+    )
     assert weights_payload(Settings(model="squeezenet1_1", weights="random")) is None
     assert weights_payload(Settings(model="squeezenet1_1")) is None  # the official file: each worker downloads it
 
@@ -121,7 +150,9 @@ def test_ray_video_runs_shots_on_workers_and_gives_the_local_frames(ray_cluster,
            "--iterations", "6", "--frame-iterations", "3", "--quiet"]  # fmt: skip
     local, remote = tmp_path / "local.mp4", tmp_path / "ray.mp4"
     assert video_main([str(a) for a in [*run, "-o", local]]) == 0, capsys.readouterr().err
-    assert video_main([str(a) for a in [*run, "-o", remote, "--backend", "ray", "--workers", "2"]]) == 0, capsys.readouterr().err
+    assert video_main([str(a) for a in [*run, "-o", remote, "--backend", "ray", "--workers", "2"]]) == 0, (
+        capsys.readouterr().err
+    )
     frames = {out: sorted(frames_folder(out).glob("[0-9]*.png")) for out in (local, remote)}
     assert len(frames[local]) == len(frames[remote]) == 6 and len(read_clip(remote, 64).frames) == 6
     for mine, theirs in zip(frames[local], frames[remote]):
@@ -129,5 +160,7 @@ def test_ray_video_runs_shots_on_workers_and_gives_the_local_frames(ray_cluster,
     last = frames[remote][-1]
     before = np.asarray(Image.open(last))
     last.unlink()  # as if the run had been stopped before the last frame: only that shot goes out again
-    assert video_main([str(a) for a in [*run, "-o", remote, "--backend", "ray", "--workers", "2", "--overwrite"]]) == 0, capsys.readouterr().err
+    assert (
+        video_main([str(a) for a in [*run, "-o", remote, "--backend", "ray", "--workers", "2", "--overwrite"]]) == 0
+    ), capsys.readouterr().err
     assert np.array_equal(np.asarray(Image.open(last)), before)

@@ -11,9 +11,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from conftest import IMAGES, SHARED, SQUEEZENET_WEIGHTS
 from PIL import Image
 
-from conftest import IMAGES, SHARED, SQUEEZENET_WEIGHTS
 from impasto.apps.video.command import main
 from impasto.apps.video.io import Cut, read_clip
 from impasto.apps.video.metrics import clip_motions, warping_error

@@ -2,8 +2,8 @@
 joined, never inside one (camera motion, walkers, a moving hand)."""
 
 import pytest
-
 from conftest import SHARED
+
 from impasto.apps.video.io import read_clip
 from impasto.apps.video.shots import shot_bounds
 

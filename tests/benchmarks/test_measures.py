@@ -5,12 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from conftest import IMAGES
 from PIL import Image
 
-from conftest import IMAGES
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from measures import blur, content_similarity, style_distance, style_distances_by_level  # noqa: E402
+from measures import blur, content_similarity, style_distance, style_distances_by_level
 
 
 def load(name: str, size: int = 128) -> torch.Tensor:

@@ -7,15 +7,33 @@ import pickle
 from collections.abc import Callable
 
 import torch
+from corpus.hostile import (
+    _DROP,
+    Case,
+    Corpus,
+    _black_mask,
+    _content,
+    _Evil,
+    _flags,
+    _hard_link,
+    _mkfifo,
+    _nan_weights,
+    _png_claiming,
+    _read_only_folder,
+    _record,
+    _replay,
+    _replay_png,
+    _resume,
+    _resume_file,
+    _truncated_png,
+    _unreadable,
+    _weights,
+    _with,
+)
 from PIL import Image
 
 from impasto.features.minimum import min_side
 from impasto.settings import Settings
-
-from corpus.hostile import (
-    _DROP, Case, Corpus, _black_mask, _content, _Evil, _flags, _hard_link, _mkfifo, _nan_weights, _png_claiming,
-    _read_only_folder, _record, _replay, _replay_png, _resume, _resume_file, _truncated_png, _unreadable, _weights, _with,
-)
 
 LONG = "x" * 252 + ".png"  # 256 bytes: one more than the file system allows
 
@@ -36,25 +54,49 @@ def _exists(name: str, *flags: object, folder: bool = False, output: str = "out.
 
 CASES: dict[str, Callable[[Corpus], Case]] = {
     # A, P: every output distinct, none an input
-    "A-comparison-is-the-result": _flags("--comparison", "out.png", needles=("--comparison out.png is also the result",)),
+    "A-comparison-is-the-result": _flags(
+        "--comparison", "out.png", needles=("--comparison out.png is also the result",)
+    ),
     "A-loss-log-is-the-result": _flags("--loss-log", "out.png", needles=("--loss-log out.png is also the result",)),
     "A-loss-plot-is-the-result": _flags("--loss-plot", "out.png", needles=("--loss-plot out.png is also the result",)),
-    "A-loss-log-is-the-sidecar": _flags("--loss-log", "out.jpg.json", output="out.jpg",
-                                        needles=("--loss-log out.jpg.json is also the record beside the result",)),
-    "A-comparison-inside-frames": _with(lambda c: (c.folder / "out_frames").mkdir(), "--save-every", 1, "--overwrite",
-                                        "--comparison", "out_frames/0.png", needles=("is also the frames folder",)),
-    "A-comparison-is-the-content": _flags("--comparison", "content.png", "--overwrite",
-                                          needles=("--comparison content.png is the content image", "input")),
+    "A-loss-log-is-the-sidecar": _flags(
+        "--loss-log",
+        "out.jpg.json",
+        output="out.jpg",
+        needles=("--loss-log out.jpg.json is also the record beside the result",),
+    ),
+    "A-comparison-inside-frames": _with(
+        lambda c: (c.folder / "out_frames").mkdir(),
+        "--save-every",
+        1,
+        "--overwrite",
+        "--comparison",
+        "out_frames/0.png",
+        needles=("is also the frames folder",),
+    ),
+    "A-comparison-is-the-content": _flags(
+        "--comparison", "content.png", "--overwrite", needles=("--comparison content.png is the content image", "input")
+    ),
     "A-animation-is-a-style": lambda c: Case(
-        c.args("--animate", c.picture("s.gif"), "--overwrite", style="s.gif"), ("--animate s.gif is style image s.gif",)),
+        c.args("--animate", c.picture("s.gif"), "--overwrite", style="s.gif"), ("--animate s.gif is style image s.gif",)
+    ),
     "A-result-is-the-weights": lambda c: Case(
-        [*c.args(output=str(c.write("w.png", "x"))), "--weights", "w.png"], ("--output w.png is the weights file",)),
-    "A-comparison-hard-linked-to-content": _with(_hard_link, "--comparison", "alias.png", "--overwrite",
-                                                 needles=("--comparison alias.png is the content image",)),
+        [*c.args(output=str(c.write("w.png", "x"))), "--weights", "w.png"], ("--output w.png is the weights file",)
+    ),
+    "A-comparison-hard-linked-to-content": _with(
+        _hard_link, "--comparison", "alias.png", "--overwrite", needles=("--comparison alias.png is the content image",)
+    ),
     "A-result-symlinked-to-content": lambda c: Case(
-        c.args("--overwrite", output=str(c.link("alias.png", "content.png"))), ("--output alias.png is the content image",)),
-    "P-result-is-the-content-with-overwrite": _flags("--overwrite", "--comparison", "cmp.png", output="content.png",
-                                                     needles=("--output content.png is the content image",)),
+        c.args("--overwrite", output=str(c.link("alias.png", "content.png"))),
+        ("--output alias.png is the content image",),
+    ),
+    "P-result-is-the-content-with-overwrite": _flags(
+        "--overwrite",
+        "--comparison",
+        "cmp.png",
+        output="content.png",
+        needles=("--output content.png is the content image",),
+    ),
     # B, K: nothing replaced without --overwrite; the frames folder a folder
     "B-sidecar-exists": _exists("out.jpg.json", output="out.jpg"),
     "B-result-exists": _exists("out.png"),
@@ -63,24 +105,47 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "B-checkpoint-exists": _exists("out.ckpt", "--checkpoint-every", 1),
     "B-frames-folder-exists": _exists("out_frames", "--save-every", 1, folder=True),
     "B-dangling-symlink-at-result": lambda c: Case(
-        c.args(output=str(c.link("out.png", "nowhere.png"))), ("out.png already exists",)),
-    "K-frames-name-is-a-file": _with(lambda c: c.write("out_frames", "x"), "--save-every", 1, "--overwrite",
-                                     needles=("--save-every out_frames is a file",)),
-    "comparison-is-a-folder": _with(lambda c: c.mkdir("cmp.png"), "--comparison", "cmp.png", "--overwrite",
-                                    needles=("--comparison cmp.png is a folder",)),
-    "result-folder-missing": _flags(output="nowhere/out.png", needles=("--output nowhere/out.png: folder nowhere does not exist",)),
+        c.args(output=str(c.link("out.png", "nowhere.png"))), ("out.png already exists",)
+    ),
+    "K-frames-name-is-a-file": _with(
+        lambda c: c.write("out_frames", "x"),
+        "--save-every",
+        1,
+        "--overwrite",
+        needles=("--save-every out_frames is a file",),
+    ),
+    "comparison-is-a-folder": _with(
+        lambda c: c.mkdir("cmp.png"),
+        "--comparison",
+        "cmp.png",
+        "--overwrite",
+        needles=("--comparison cmp.png is a folder",),
+    ),
+    "result-folder-missing": _flags(
+        output="nowhere/out.png", needles=("--output nowhere/out.png: folder nowhere does not exist",)
+    ),
     "result-unsupported-format": _flags(output="out.bmp", needles=("--output out.bmp: unsupported file type",)),
-    "bit-depth-16-as-jpeg": _flags("--bit-depth", 16, output="out.jpg", needles=("--bit-depth 16 needs a .png or .tif",)),
+    "bit-depth-16-as-jpeg": _flags(
+        "--bit-depth", 16, output="out.jpg", needles=("--bit-depth 16 needs a .png or .tif",)
+    ),
     "loss-plot-not-png": _flags("--loss-plot", "plot.svg", needles=("--loss-plot plot.svg: the plot is a PNG",)),
     "animation-not-gif-or-mp4": _flags("--animate", "a.avi", needles=("--animate a.avi: use a .gif or .mp4",)),
     "F-result-name-too-long": _flags(output=LONG, needles=("is 256 bytes long", "choose a shorter name")),
     "read-only-file-system": _with(_read_only_folder, needles=("read-only file system",), output="locked/out.png"),
     # E: below the network's minimum, named up front
-    "E-image-20000x1": _content(lambda c: Image.new("RGB", (20000, 1)).save(c.folder / "bad.png"), "bad.png is 20000x1", "crop"),
+    "E-image-20000x1": _content(
+        lambda c: Image.new("RGB", (20000, 1)).save(c.folder / "bad.png"), "bad.png is 20000x1", "crop"
+    ),
     "E-size-below-the-minimum": lambda c: Case(
-        c.args("--size", _minimum() - 1), (f"--size {_minimum() - 1} makes", f"below the {_minimum()} px", "use a size of at least")),
-    "E-min-size-1-two-scales": _flags("--min-size", 1, "--scales", 2, needles=("--min-size", "1x1 px", "a min_size of at least")),
-    "E-style-scale-tiny": _flags("--style-scale", 1e-9, needles=("--style-scale 1e-09 makes", "1x1 px", "a style_scale of at least")),
+        c.args("--size", _minimum() - 1),
+        (f"--size {_minimum() - 1} makes", f"below the {_minimum()} px", "use a size of at least"),
+    ),
+    "E-min-size-1-two-scales": _flags(
+        "--min-size", 1, "--scales", 2, needles=("--min-size", "1x1 px", "a min_size of at least")
+    ),
+    "E-style-scale-tiny": _flags(
+        "--style-scale", 1e-9, needles=("--style-scale 1e-09 makes", "1x1 px", "a style_scale of at least")
+    ),
     # G: every number checked, named
     "G-size-huge": _flags("--size", 10**9, needles=("--size must be at most 16,384",)),
     "G-seed-2-to-the-70": _flags("--seed", 2**70, needles=("--seed must be at most",)),
@@ -89,7 +154,9 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "G-max-memory-tiny": _flags("--max-memory", 1e-9, needles=("--max-memory: a 32x24 result needs",)),
     "G-style-blend-nan": _flags("--style-blend", "nan,1", needles=("--style-blend must be a finite number",)),
     "G-style-blend-too-many": _flags("--style-blend", "1,2", needles=("--style-blend has 2 weights for 1 style",)),
-    "G-layer-weights-nan": _flags("--style-layer-weights", "nan,1,1,1,1", needles=("--style-layer-weights must be a finite",)),
+    "G-layer-weights-nan": _flags(
+        "--style-layer-weights", "nan,1,1,1,1", needles=("--style-layer-weights must be a finite",)
+    ),
     "G-iterations-zero": _flags("--iterations", 0, needles=("--iterations must be at least 1",)),
     "G-iterations-not-whole": _flags("--iterations", 2.5, needles=("--iterations", "invalid int value"), code=2),
     "G-size-not-a-number": _flags("--size", "abc", needles=("--size", "invalid int value"), code=2),
@@ -100,11 +167,13 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "G-unknown-device": _flags("--device", "gpu", needles=("--device 'gpu' is unknown",)),
     "G-noise-ratio-2": _flags("--init-noise-ratio", 2, needles=("--init-noise-ratio must be at most 1",)),
     "G-ema-decay-1": _flags("--ema-decay", 1, needles=("--ema-decay must be below 1",)),
-    "G-scale-iterations-count": _flags("--scales", 2, "--scale-iterations", "1,2,3",
-                                       needles=("--scale-iterations has 3 counts for 2 scale",)),
+    "G-scale-iterations-count": _flags(
+        "--scales", 2, "--scale-iterations", "1,2,3", needles=("--scale-iterations has 3 counts for 2 scale",)
+    ),
     "G-save-every-zero": _flags("--save-every", 0, needles=("--save-every must be at least 1",)),
-    "G-two-content-masks-one-style": _flags("--content-mask", "content.png,style.png",
-                                            needles=("--content-mask has 2 file(s) for 1 style",)),
+    "G-two-content-masks-one-style": _flags(
+        "--content-mask", "content.png,style.png", needles=("--content-mask has 2 file(s) for 1 style",)
+    ),
     # inputs: the same loader and messages everywhere (O)
     "O-content-missing": lambda c: Case(c.args(content="nope.png"), ("content image nope.png does not exist",)),
     "O-content-empty": _content(lambda c: c.write("bad.png", b""), "bad.png is empty (0 bytes)"),
@@ -116,11 +185,17 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "O-content-device": lambda c: Case(c.args(content=os.devnull), ("/dev/null is not a regular file",)),
     "O-content-text": _content(lambda c: c.write("bad.png", "just some text\n"), "bad.png is not an image format"),
     "O-content-truncated": _content(lambda c: _truncated_png(c, "bad.png"), "bad.png is corrupt or truncated"),
-    "O-content-random-bytes": _content(lambda c: c.write("bad.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3), "bad.png"),
-    "O-content-pixel-bomb": _content(lambda c: c.write("bad.png", _png_claiming(25_000, 25_000)), "bad.png is too large"),
+    "O-content-random-bytes": _content(
+        lambda c: c.write("bad.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3), "bad.png"
+    ),
+    "O-content-pixel-bomb": _content(
+        lambda c: c.write("bad.png", _png_claiming(25_000, 25_000)), "bad.png is too large"
+    ),
     "O-style-missing": lambda c: Case(c.args(style="nope.png"), ("style image nope.png does not exist",)),
     "O-mask-missing": _flags("--content-mask", "nope.png", needles=("--content-mask image nope.png does not exist",)),
-    "O-no-style": lambda c: Case(["content.png", *c.args()[2:]], ("give a content image and at least one style image",)),
+    "O-no-style": lambda c: Case(
+        ["content.png", *c.args()[2:]], ("give a content image and at least one style image",)
+    ),
     # H, L, M: checkpoints checked whole before the run
     "H-missing-pixels": _resume(("lacks 'pixels'",), pixels=_DROP),
     "H-wrong-pixel-shape": _resume(("its image is (1, 3, 5, 5)",), pixels=torch.rand(1, 3, 5, 5)),
@@ -134,18 +209,27 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "L-checkpoint-malicious-pickle": _resume_file(pickle.dumps(_Evil()), "is not an impasto checkpoint"),
     "H-checkpoint-text": _resume_file(b"not a checkpoint\n", "is not an impasto checkpoint"),
     "H-checkpoint-empty": _resume_file(b"", "--resume checkpoint saved.ckpt is empty"),
-    "H-checkpoint-missing": lambda c: Case(["--resume", "nope.ckpt"], ("--resume checkpoint nope.ckpt does not exist",)),
+    "H-checkpoint-missing": lambda c: Case(
+        ["--resume", "nope.ckpt"], ("--resume checkpoint nope.ckpt does not exist",)
+    ),
     # I: --replay through the same loaders
-    "I-replay-not-an-image": _replay(lambda c: c.write("made.png", "text, not a PNG"), "made.png is not an image format"),
+    "I-replay-not-an-image": _replay(
+        lambda c: c.write("made.png", "text, not a PNG"), "made.png is not an image format"
+    ),
     "I-replay-truncated": _replay(lambda c: _truncated_png(c, "made.png"), "made.png is corrupt or truncated"),
-    "I-replay-json-not-utf8": _replay(lambda c: c.write("made.json", b"{\"settings\": \"\xff\xfe\"}"), "not UTF-8 JSON"),
+    "I-replay-json-not-utf8": _replay(lambda c: c.write("made.json", b'{"settings": "\xff\xfe"}'), "not UTF-8 JSON"),
     "I-replay-record-lacks-styles": _replay(lambda c: _replay_png(c, styles=_DROP), "lacks a valid 'styles' entry"),
-    "I-replay-record-bad-input-entry": _replay(lambda c: _replay_png(c, content={"path": 3}), "lacks a valid 'content' entry"),
+    "I-replay-record-bad-input-entry": _replay(
+        lambda c: _replay_png(c, content={"path": 3}), "lacks a valid 'content' entry"
+    ),
     "I-replay-plain-png": _replay(lambda c: c.picture("made.png"), "carries no impasto record"),
     "I-replay-missing-sidecar": _replay(lambda c: c.picture("made.jpg"), "is missing"),
-    "I-replay-bad-settings": _replay(lambda c: _replay_png(c, settings={"size": "64"}), "recorded settings are invalid"),
-    "I-replay-changed-input": _replay(lambda c: _replay_png(c, content={**_record(c)["content"], "sha256": "0" * 64}),
-                                      "has changed since the run"),
+    "I-replay-bad-settings": _replay(
+        lambda c: _replay_png(c, settings={"size": "64"}), "recorded settings are invalid"
+    ),
+    "I-replay-changed-input": _replay(
+        lambda c: _replay_png(c, content={**_record(c)["content"], "sha256": "0" * 64}), "has changed since the run"
+    ),
     # J, O, M, L: weights files (read when the network is built)
     "J-weights-missing": _weights(lambda c: "nope.pth", "--weights file nope.pth does not exist"),
     "J-weights-unreadable": _weights(_unreadable("w.pth"), "--weights file w.pth cannot be read: permission denied"),
@@ -157,6 +241,13 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "L-weights-malicious-pickle": _weights(lambda c: c.write("w.pth", pickle.dumps(_Evil())), "pickles Python objects"),
     "M-weights-nan": _weights(_nan_weights, "holds NaN or infinite values", "damaged"),
     # N: a mask named by its path
-    "N-black-style-mask": _with(_black_mask, "--style-mask", "black.png", "--style-loss", "gram",
-                                needles=("--style-mask black.png is black everywhere",), after_weights=True),
+    "N-black-style-mask": _with(
+        _black_mask,
+        "--style-mask",
+        "black.png",
+        "--style-loss",
+        "gram",
+        needles=("--style-mask black.png is black everywhere",),
+        after_weights=True,
+    ),
 }

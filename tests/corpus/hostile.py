@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from corpus.pictures import noise
 from PIL import Image
 
 from impasto.optim.loop import Resume, make_optimizer
 from impasto.record.checkpoint import Checkpoint, save_checkpoint
 from impasto.record.provenance import build_record
 from impasto.settings import Settings
-
-from corpus.pictures import noise
 
 RUN = ["--model", "squeezenet1_1", "--weights", "random", "--size", "32", "--iterations", "2", "--quiet"]
 
@@ -48,7 +47,9 @@ class Corpus:
         noise(seed=1).save(self.folder / "content.png")
         noise(seed=2).save(self.folder / "style.png")
 
-    def args(self, *extra: object, output: str = "out.png", content: str = "content.png", style: str = "style.png") -> list[str]:
+    def args(
+        self, *extra: object, output: str = "out.png", content: str = "content.png", style: str = "style.png"
+    ) -> list[str]:
         return [content, style, "-o", output, *RUN, *map(str, extra)]
 
     def write(self, name: str, data: bytes | str) -> Path:
@@ -79,12 +80,19 @@ def _content(make: Callable[[Corpus], object], *needles: str) -> Callable[[Corpu
     return build
 
 
-def _flags(*flags: object, needles: tuple[str, ...], code: int = 1, output: str = "out.png") -> Callable[[Corpus], Case]:
+def _flags(
+    *flags: object, needles: tuple[str, ...], code: int = 1, output: str = "out.png"
+) -> Callable[[Corpus], Case]:
     return lambda c: Case(c.args(*flags, output=output), needles, code)
 
 
-def _with(prepare: Callable[[Corpus], object], *flags: object, needles: tuple[str, ...], output: str = "out.png",
-          after_weights: bool = False) -> Callable[[Corpus], Case]:
+def _with(
+    prepare: Callable[[Corpus], object],
+    *flags: object,
+    needles: tuple[str, ...],
+    output: str = "out.png",
+    after_weights: bool = False,
+) -> Callable[[Corpus], Case]:
     def build(c: Corpus) -> Case:
         prepare(c)
         return Case(c.args(*flags, output=output), needles, after_weights=after_weights)
@@ -100,7 +108,9 @@ def _png_claiming(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def _truncated_png(c: Corpus, name: str) -> Path:
@@ -118,8 +128,13 @@ def _checkpoint(c: Corpus, **changes: object) -> Case:
     optimizer_name = str(changes.pop("optimizer", "lbfgs"))
     state = _optimizer_state(optimizer_name, pixels)
     settings = Settings(model="squeezenet1_1", weights="random", size=32, iterations=2)
-    run = {"content": str(c.folder / "content.png"), "style": [str(c.folder / "style.png")],
-           "output": str(c.folder / "out.png"), "settings": settings.to_dict(), "options": {}}
+    run = {
+        "content": str(c.folder / "content.png"),
+        "style": [str(c.folder / "style.png")],
+        "output": str(c.folder / "out.png"),
+        "settings": settings.to_dict(),
+        "options": {},
+    }
     path = save_checkpoint(c.folder / "saved.ckpt", Checkpoint(Resume(0, 1, pixels, state, 0.5), run, {}))
     payload = torch.load(path, weights_only=True)
     for key, value in changes.items():
@@ -176,8 +191,14 @@ class _Evil:
 
 def _record(c: Corpus, **changes: object) -> dict:
     settings = Settings(model="squeezenet1_1", weights="random", size=32, iterations=2)
-    record = build_record(settings, c.folder / "content.png", [c.folder / "style.png"], version="test", device="cpu",
-                          weights_sha256="random")
+    record = build_record(
+        settings,
+        c.folder / "content.png",
+        [c.folder / "style.png"],
+        version="test",
+        device="cpu",
+        weights_sha256="random",
+    )
     record.update(changes)
     return {k: v for k, v in record.items() if v is not _DROP}
 
@@ -221,7 +242,9 @@ def _nan_weights(c: Corpus) -> str:
 def _read_only_folder(c: Corpus) -> None:
     folder = c.folder / "locked"
     folder.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True
+    ).returncode:
         pytest.skip("cannot mount a read-only file system here")
     c.cleanups.append(lambda: subprocess.run(["umount", str(folder)], check=True))
 

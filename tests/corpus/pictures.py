@@ -52,7 +52,9 @@ def icc_profile(columns: tuple[tuple[float, float, float], ...], gamma: float = 
     tags = {
         b"desc": b"desc\0\0\0\0" + struct.pack(">I", len(description)) + description + b"\0" * 78,
         b"wtpt": xyz((0.9642, 1.0, 0.8249)),
-        b"rXYZ": xyz(columns[0]), b"gXYZ": xyz(columns[1]), b"bXYZ": xyz(columns[2]),
+        b"rXYZ": xyz(columns[0]),
+        b"gXYZ": xyz(columns[1]),
+        b"bXYZ": xyz(columns[2]),
         b"rTRC": b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0",
         b"cprt": b"text\0\0\0\0no copyright\0",
     }
@@ -63,7 +65,9 @@ def icc_profile(columns: tuple[tuple[float, float, float], ...], gamma: float = 
         table += signature + struct.pack(">II", offset + len(data), len(body))
         data += body
     size = offset + len(data)
-    header = struct.pack(">I4sI4s4s4s12s4s", size, b"\0" * 4, 0x02100000, b"mntr", b"RGB ", b"XYZ ", b"\0" * 12, b"acsp")
+    header = struct.pack(
+        ">I4sI4s4s4s12s4s", size, b"\0" * 4, 0x02100000, b"mntr", b"RGB ", b"XYZ ", b"\0" * 12, b"acsp"
+    )
     header += b"\0" * 28 + struct.pack(">iii", 63190, 65536, 54061)  # rendering intent 0, illuminant D50
     header += b"\0" * (128 - len(header))
     return header + struct.pack(">I", len(tags)) + table + data
@@ -177,7 +181,9 @@ def _plain(name: str, mode: str, **options: object) -> Callable[[Path], tuple[Pa
 
     def build(folder: Path) -> tuple[Path, np.ndarray]:
         path = _saved(noise(mode), folder / name, **options)
-        return path, _reference(path, lambda opened: over_white(opened) if opened.has_transparency_data else rgb(opened))
+        return path, _reference(
+            path, lambda opened: over_white(opened) if opened.has_transparency_data else rgb(opened)
+        )
 
     return build
 

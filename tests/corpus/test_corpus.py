@@ -16,16 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus.cases import CASES
+from corpus.hostile import Corpus
+from corpus.pictures import FORMATS, noise, over_white
 from PIL import Image, ImageOps
 
 import impasto.engine
 from impasto.apps.cli import main
 from impasto.image.convert import to_8bit
 from impasto.image.io import as_image, read_image
-
-from corpus.cases import CASES
-from corpus.hostile import Corpus
-from corpus.pictures import FORMATS, noise, over_white
 
 
 def snapshot(folder: Path) -> dict[str, tuple]:
@@ -147,7 +146,8 @@ def test_numpy_arrays_are_accepted(values, expected) -> None:
 
 
 @pytest.mark.parametrize(
-    "source", [None, 3, b"bytes", np.zeros((4, 4), np.int64), np.zeros((4, 4, 2)), np.zeros(7)],
+    "source",
+    [None, 3, b"bytes", np.zeros((4, 4), np.int64), np.zeros((4, 4, 2)), np.zeros(7)],
     ids=["none", "int", "bytes", "int64-array", "two-channels", "one-dimension"],
 )
 def test_other_inputs_are_a_type_error_naming_what_is_accepted(source) -> None:

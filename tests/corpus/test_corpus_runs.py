@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus.hostile import RUN, Corpus, _checkpoint
+from corpus.pictures import FORMATS, noise
+from corpus.test_corpus import snapshot
 from PIL import Image
 
 from impasto.apps.cli import main
@@ -23,13 +26,16 @@ from impasto.errors import ImpastoError
 from impasto.image.convert import srgb_profile
 from impasto.record.outputs import RunOutputs
 
-from corpus.hostile import RUN, Corpus, _checkpoint
-from corpus.pictures import FORMATS, noise
-from corpus.test_corpus import snapshot
-
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-UNCHANGED = ["--style-weight", "0", "--iterations", "1", "--init", "content"]  # the starting image (the content) is the result
+UNCHANGED = [
+    "--style-weight",
+    "0",
+    "--iterations",
+    "1",
+    "--init",
+    "content",
+]  # the starting image (the content) is the result
 
 
 def run(*argv: object) -> int:
@@ -148,14 +154,27 @@ def test_genuine_checkpoint_resumes(tmp_path, monkeypatch) -> None:
     assert Path("saved.ckpt").exists()  # an input of the run, never deleted
 
 
-CONSOLE_SCRIPT = "import sys\nsys.stderr.write('>')\nsys.stderr.flush()\nfrom impasto.__main__ import entry\nsys.exit(entry())"
+CONSOLE_SCRIPT = (
+    "import sys\nsys.stderr.write('>')\nsys.stderr.flush()\nfrom impasto.__main__ import entry\nsys.exit(entry())"
+)
 """What pip's `impasto` script runs, after a mark that Python itself has started (its own start-up is not ours)."""
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.5])
 def test_ctrl_c_during_start_up_is_one_line(tmp_path, delay) -> None:
     Corpus(tmp_path)
-    command = [sys.executable, "-c", CONSOLE_SCRIPT, "content.png", "style.png", "-o", "out.png", *RUN, "--iterations", "100000"]
+    command = [
+        sys.executable,
+        "-c",
+        CONSOLE_SCRIPT,
+        "content.png",
+        "style.png",
+        "-o",
+        "out.png",
+        *RUN,
+        "--iterations",
+        "100000",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     assert process.stderr.read(1) == ">"

@@ -8,15 +8,44 @@ import dataclasses
 import math
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from impasto import ImpastoError, RunControl, Settings, Stylizer
 from impasto.features.registry import layer_names
 
 FIELDS = {f.name for f in dataclasses.fields(Settings)}
-HOSTILE = st.sampled_from([None, 0, -1, 1, 2, 0.5, -0.5, 1e308, -1e308, math.inf, -math.inf, math.nan, 2**70,
-                           -(2**70), True, "", "64", "nan", [], [1], (0.0,), [math.nan, 1.0], "x" * 300, b"bytes", {}])
+HOSTILE = st.sampled_from(
+    [
+        None,
+        0,
+        -1,
+        1,
+        2,
+        0.5,
+        -0.5,
+        1e308,
+        -1e308,
+        math.inf,
+        -math.inf,
+        math.nan,
+        2**70,
+        -(2**70),
+        True,
+        "",
+        "64",
+        "nan",
+        [],
+        [1],
+        (0.0,),
+        [math.nan, 1.0],
+        "x" * 300,
+        b"bytes",
+        {},
+    ]
+)
 LAYERS = layer_names("squeezenet1_1")
 
 
@@ -101,8 +130,13 @@ def _plausible(name: str) -> st.SearchStrategy:
 
 
 RUNNABLE = st.fixed_dictionaries(
-    {"model": st.just("squeezenet1_1"), "weights": st.just("random"), "device": st.just("cpu"),
-     "size": st.integers(1, 48), "iterations": st.integers(1, 3)},
+    {
+        "model": st.just("squeezenet1_1"),
+        "weights": st.just("random"),
+        "device": st.just("cpu"),
+        "size": st.integers(1, 48),
+        "iterations": st.integers(1, 3),
+    },
     optional={name: _plausible(name) for name in sorted(FIELDS - {"model", "weights", "device", "size", "iterations"})},
 )
 

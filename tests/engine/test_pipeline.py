@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
-from impasto.image.io import load_image, to_tensor
-from impasto.image.initial import initial_image
-from impasto.losses.terms import gram_matrix
 from impasto.features.registry import build_extractor
+from impasto.image.initial import initial_image
+from impasto.image.io import load_image, to_tensor
+from impasto.losses.terms import gram_matrix
 
 LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 

@@ -5,10 +5,10 @@ import torch
 
 from impasto import ImpastoError, Settings, stylize
 from impasto.apps.cli import build_parser, settings_from
-from impasto.image.io import load_image
 from impasto.engine.targets import build_objective, scale_inputs, style_weights
-from impasto.losses.terms import gram_matrix
 from impasto.features.registry import build_extractor
+from impasto.image.io import load_image
+from impasto.losses.terms import gram_matrix
 
 LAYERS = ("relu1_1", "relu2_1")
 
@@ -37,7 +37,9 @@ def test_blend_of_one_and_zero_equals_a_single_style_run(content_path, style_pat
 def test_blended_targets_are_the_weighted_mean_of_the_grams():
     net = build_extractor("vgg19", LAYERS, None)
     content, a, b = torch.rand(1, 3, 24, 24), torch.rand(1, 3, 24, 24), torch.rand(1, 3, 16, 16)
-    settings = Settings(weights="random", content_layers=("relu2_1",), style_layers=LAYERS, style_loss="gram-relative").resolved()
+    settings = Settings(
+        weights="random", content_layers=("relu2_1",), style_layers=LAYERS, style_loss="gram-relative"
+    ).resolved()
     objective = build_objective(net, content, [a, b], [0.75, 0.25], settings)
     expected = 0.75 * gram_matrix(net(a)["relu2_1"]) + 0.25 * gram_matrix(net(b)["relu2_1"])
     assert torch.allclose(objective.term("style").module.losses["relu2_1"].target, expected, atol=1e-6)
@@ -64,8 +66,24 @@ def test_style_scale_resizes_the_style_relative_to_each_scale(content_path, styl
 
 def test_the_command_line_takes_several_styles_and_the_new_options():
     args = build_parser().parse_args(
-        ["c.jpg", "a.jpg", "b.jpg", "--style-blend", "2,1", "--style-scale", "1.5", "--scales", "3",
-         "--preserve-color", "luminance", "--normalize-vgg", "--content-mask", "m.png", "--pooling", "avg"]
+        [
+            "c.jpg",
+            "a.jpg",
+            "b.jpg",
+            "--style-blend",
+            "2,1",
+            "--style-scale",
+            "1.5",
+            "--scales",
+            "3",
+            "--preserve-color",
+            "luminance",
+            "--normalize-vgg",
+            "--content-mask",
+            "m.png",
+            "--pooling",
+            "avg",
+        ]
     )
     settings = settings_from(args)
     assert args.style == ["a.jpg", "b.jpg"]

@@ -26,8 +26,23 @@ def squeezenet(weights: Path, **changes: object) -> Settings:
 
 def cli_image(tmp_path: Path, name: str, content: Path, style: Path, weights: Path, *flags: str) -> np.ndarray:
     out = tmp_path / f"{name}.png"
-    command = [sys.executable, "-m", "impasto", str(content), str(style), "-o", str(out), "--quiet",
-               "--model", "squeezenet1_1", "--weights", str(weights), "--iterations", "4", *flags]
+    command = [
+        sys.executable,
+        "-m",
+        "impasto",
+        str(content),
+        str(style),
+        "-o",
+        str(out),
+        "--quiet",
+        "--model",
+        "squeezenet1_1",
+        "--weights",
+        str(weights),
+        "--iterations",
+        "4",
+        *flags,
+    ]
     subprocess.run(command, check=True, timeout=300)
     return np.asarray(Image.open(out))
 
@@ -83,7 +98,9 @@ def test_a_second_run_does_not_read_or_hash_the_weights_again(
 
 def test_every_event_is_plain_data_that_pickles(content_path, style_path):
     events = []
-    stylize(content_path, style_path, Settings(weights="random", size=64, iterations=3, scales=2), callback=events.append)
+    stylize(
+        content_path, style_path, Settings(weights="random", size=64, iterations=3, scales=2), callback=events.append
+    )
     assert [(e.scale, e.iteration) for e in events][-1] == (1, events[-1].iterations)
     for event in events:
         copy = pickle.loads(pickle.dumps(event))
@@ -134,7 +151,9 @@ def test_a_term_reading_features_gets_its_layer(content_path, style_path):
             seen["shape"] = tuple(features["relu2_1"].shape)
             return features["relu2_1"].float().mean()
 
-    Stylizer(Settings(weights="random", size=32, iterations=1)).run(content_path, style_path, extra_terms=[("probe", Probe(), 1.0)])
+    Stylizer(Settings(weights="random", size=32, iterations=1)).run(
+        content_path, style_path, extra_terms=[("probe", Probe(), 1.0)]
+    )
     assert seen["shape"][-2:] == (12, 16)  # 24x32 output, one pooling before relu2_1
 
 
@@ -146,7 +165,13 @@ def test_stop_ends_the_run_early_with_its_current_image(content_path, style_path
         if event.iteration == 3:
             control.stop()
 
-    image = stylize(content_path, style_path, Settings(weights="random", size=32, iterations=50), callback=stop_at_three, control=control)
+    image = stylize(
+        content_path,
+        style_path,
+        Settings(weights="random", size=32, iterations=50),
+        callback=stop_at_three,
+        control=control,
+    )
     assert control.stopped and control.reason == "stopped"
     assert events[-1].iteration == events[-1].iterations == 4  # the image after the step in progress
     assert np.array_equal(np.asarray(image), np.asarray(events[-1].image()))
@@ -164,5 +189,7 @@ def test_network_settings_cannot_change_per_run(content_path, style_path):
 
 def test_stylize_equals_stylizer_run(content_path, style_path):
     settings = Settings(weights="random", size=32, iterations=5, init="gaussian", seed=3)
-    assert np.array_equal(np.asarray(stylize(content_path, style_path, settings)),
-                          np.asarray(Stylizer(settings).run(content_path, style_path)))
+    assert np.array_equal(
+        np.asarray(stylize(content_path, style_path, settings)),
+        np.asarray(Stylizer(settings).run(content_path, style_path)),
+    )

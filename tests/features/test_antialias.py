@@ -20,5 +20,7 @@ def test_a_checkerboard_moves_the_plain_stride_2_output_but_barely_the_anti_alia
     anti = AntiAliasedConv(3, 16, 3)
     plain = nn.Conv2d(3, 16, 3, stride=2)
     plain.load_state_dict(anti.state_dict())
-    change = {name: (conv(smooth + checker) - conv(smooth)).abs().mean() for name, conv in (("plain", plain), ("anti", anti))}
+    change = {
+        name: (conv(smooth + checker) - conv(smooth)).abs().mean() for name, conv in (("plain", plain), ("anti", anti))
+    }
     assert change["anti"] < 0.2 * change["plain"]

@@ -5,9 +5,9 @@ import torch.nn.functional as F
 
 from impasto import Settings, stylize
 from impasto.features.calibrate import calibrate
-from impasto.image.io import load_image, to_tensor
 from impasto.features.networks import ScaledAvgPool
 from impasto.features.registry import build_extractor
+from impasto.image.io import load_image, to_tensor
 
 
 def images(content_path, style_path):
@@ -47,7 +47,11 @@ def test_average_pooling_is_rescaled_to_max_poolings_magnitude(content_path, sty
 def test_normalised_avg_pooled_vgg_run_lowers_the_loss(content_path, style_path):
     log = []
     settings = Settings(
-        weights="random", size=48, iterations=15, pooling="avg", normalize_vgg=True,
+        weights="random",
+        size=48,
+        iterations=15,
+        pooling="avg",
+        normalize_vgg=True,
         style_layers=("relu1_1", "relu2_1", "relu3_1"),
     )
     stylize(content_path, style_path, settings, callback=log.append)

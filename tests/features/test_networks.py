@@ -61,7 +61,9 @@ def test_caffe_preprocessing_is_bgr_0_255_minus_mean_and_features_rescaled():
 
 
 def test_wrong_network_file_is_a_clear_error():
-    state = {f"features.{k}": v for k, v in torch.nn.Sequential(*(m for _, m in squeezenet1_1_layers())).state_dict().items()}
+    state = {
+        f"features.{k}": v for k, v in torch.nn.Sequential(*(m for _, m in squeezenet1_1_layers())).state_dict().items()
+    }
     with pytest.raises(ImpastoError, match="for this --model"):
         build_extractor("vgg19", ["relu1_1"], state, source="sq.pth")
 

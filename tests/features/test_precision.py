@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
-from impasto.image.io import load_image, to_tensor
 from impasto.engine.stylizer import reference_objective
 from impasto.features.precision import Precise, resolve_precision
+from impasto.image.io import load_image, to_tensor
 
 
 def fp32_loss(image, content: Path, style: Path, settings: Settings) -> float:
@@ -49,7 +49,9 @@ def test_squeezenet_runs_channels_last_in_fp32_on_cpu_with_the_same_gradient() -
     gradients = []
     for layout in ("contiguous", "channels-last"):
         extractor = build_extractor("squeezenet1_1", ("relu1", "fire5"), None)
-        network = Precise(extractor, "fp32", torch.device("cpu"), "squeezenet1_1" if layout == "channels-last" else "vgg19")
+        network = Precise(
+            extractor, "fp32", torch.device("cpu"), "squeezenet1_1" if layout == "channels-last" else "vgg19"
+        )
         assert network.channels_last == (layout == "channels-last")
         pixels = image.clone().requires_grad_(True)
         sum(feature.pow(2).mean() for feature in network(pixels).values()).backward()

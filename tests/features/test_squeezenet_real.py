@@ -1,9 +1,8 @@
 """A real stylisation with the ImageNet SqueezeNet 1.1 weights beside the repo."""
 
-from impasto import Settings, stylize
+from impasto import Settings, Stylizer, stylize
 from impasto.image.io import load_image, to_tensor
 from impasto.losses.terms import gram_matrix
-from impasto import Stylizer
 
 
 def test_real_weights_move_the_image_toward_the_style(tmp_path, squeezenet_weights):

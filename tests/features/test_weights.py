@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import io
+import os
 import pickle
 import shutil
 import urllib.error
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from impasto.features import weights
 from impasto.errors import ImpastoError
+from impasto.features import weights
 from impasto.features.registry import REGISTRY, ModelSpec
 from impasto.features.weights import cache_dir, download, load_weights, sha256_file
 
@@ -184,9 +184,7 @@ def test_download_builds_compact_cache(
     assert set(torch.load(compact, weights_only=True)["state_dict"]) == VGG19_KEYS
     assert not list(cache.glob("*.part"))
     assert set(loaded.state_dict) == VGG19_KEYS
-    assert (loaded.sha256, loaded.source, loaded.preprocessing) == (
-        source.sha256, source.url, "torchvision"
-    )
+    assert (loaded.sha256, loaded.source, loaded.preprocessing) == (source.sha256, source.url, "torchvision")
 
     (cache / source.filename).unlink()  # the second start reads only the compact file
     offline = serve(monkeypatch, error=AssertionError("downloaded twice"))
@@ -197,9 +195,7 @@ def test_download_builds_compact_cache(
     assert load_weights("vgg19", weights_format="caffe").preprocessing == "caffe"
 
 
-def test_existing_download_is_verified_and_compacted(
-    cache: Path, official_vgg19: tuple[bytes, ModelSpec]
-) -> None:
+def test_existing_download_is_verified_and_compacted(cache: Path, official_vgg19: tuple[bytes, ModelSpec]) -> None:
     data, source = official_vgg19
     cache.mkdir()
     (cache / source.filename).write_bytes(data)
@@ -207,9 +203,7 @@ def test_existing_download_is_verified_and_compacted(
     assert (cache / f"impasto-vgg19-features-{source.sha256[:8]}.pt").is_file()
 
 
-def test_damaged_compact_cache_is_rebuilt(
-    cache: Path, official_vgg19: tuple[bytes, ModelSpec]
-) -> None:
+def test_damaged_compact_cache_is_rebuilt(cache: Path, official_vgg19: tuple[bytes, ModelSpec]) -> None:
     data, source = official_vgg19
     cache.mkdir()
     (cache / source.filename).write_bytes(data)
@@ -266,9 +260,7 @@ def test_download_accepts_hash_prefix(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [p.name for p in dest.parent.iterdir()] == ["w.pth"]
 
 
-def test_cache_dir_honours_impasto_cache_then_torch_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cache_dir_honours_impasto_cache_then_torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cache_dir() == tmp_path / "cache"
     monkeypatch.delenv("IMPASTO_CACHE")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))

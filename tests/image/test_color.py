@@ -6,10 +6,10 @@ import torch
 from PIL import Image
 
 from impasto import Settings, stylize
+from impasto.engine.targets import scale_inputs
 from impasto.image.color import combine_luminance, match_color, pooled_palette, rgb_to_yiq, yiq_to_rgb
 from impasto.image.initial import initial_image
 from impasto.image.io import load_image, resize_longest, to_tensor
-from impasto.engine.targets import scale_inputs
 
 
 def colour_stats(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +77,9 @@ def test_luminance_mode_keeps_the_content_chrominance(content_path, style_path, 
     yiq_result, yiq_content = rgb_to_yiq(result), rgb_to_yiq(content)
     assert (yiq_result[:, 1:] - yiq_content[:, 1:]).abs().mean() < 0.01  # colours kept
     assert (yiq_result[:, 0] - yiq_content[:, 0]).abs().mean() > 0.01  # luminance stylised
-    plain = rgb_to_yiq(to_tensor(stylize(content_path, style_path, Settings(**{**settings.to_dict(), "preserve_color": "none"}))))
+    plain = rgb_to_yiq(
+        to_tensor(stylize(content_path, style_path, Settings(**{**settings.to_dict(), "preserve_color": "none"})))
+    )
     assert (plain[:, 1:] - yiq_content[:, 1:]).abs().mean() > 0.02  # without it the colours move
 
 
@@ -94,8 +96,14 @@ def test_luminance_mode_shows_intermediate_images_in_colour(content_path, style_
     from impasto.image.color import rgb_to_yiq
 
     images = []
-    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=48, iterations=3,
-                        preserve_color="luminance", precision="fp32")
+    settings = Settings(
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=48,
+        iterations=3,
+        preserve_color="luminance",
+        precision="fp32",
+    )
     result = stylize(content_path, style_path, settings, callback=lambda it: images.append(it.pixels))
     content = to_tensor(load_image(content_path).resize(result.size, Image.LANCZOS))
     chroma = lambda t: rgb_to_yiq(t)[:, 1:]  # noqa: E731

@@ -14,8 +14,8 @@ import pytest
 import torch
 from PIL import Image, PngImagePlugin
 
-from impasto.image import io as images
 from impasto.errors import ImpastoError
+from impasto.image import io as images
 from impasto.image.io import (
     SUPPORTED_SUFFIXES,
     check_output_path,
@@ -53,10 +53,7 @@ def _png_claiming(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
     )
 
 
@@ -92,9 +89,7 @@ def test_greyscale_with_alpha_over_white(tmp_path: Path) -> None:
 
 
 def test_rgba_composited_over_white(tmp_path: Path) -> None:
-    rgba = Image.fromarray(
-        np.array([[[255, 0, 0, 0], [0, 0, 255, 255], [0, 0, 0, 128]]], dtype=np.uint8), "RGBA"
-    )
+    rgba = Image.fromarray(np.array([[[255, 0, 0, 0], [0, 0, 255, 255], [0, 0, 0, 128]]], dtype=np.uint8), "RGBA")
     pixels = _pixels(load_image(_saved(rgba, tmp_path / "rgba.png")))
     assert pixels[0] == (255, 255, 255)
     assert pixels[1] == (0, 0, 255)
@@ -119,9 +114,7 @@ def test_palette_transparency_over_white(tmp_path: Path) -> None:
 
 
 def test_cmyk(tmp_path: Path) -> None:
-    cmyk = Image.fromarray(
-        np.array([[[0, 0, 0, 0], [255, 0, 0, 0], [0, 0, 0, 255]]], dtype=np.uint8), "CMYK"
-    )
+    cmyk = Image.fromarray(np.array([[[0, 0, 0, 0], [255, 0, 0, 0], [0, 0, 0, 255]]], dtype=np.uint8), "CMYK")
     path = _saved(cmyk, tmp_path / "cmyk.tif")
     assert Image.open(path).mode == "CMYK"
     assert _pixels(load_image(path)) == [(255, 255, 255), (0, 255, 255), (0, 0, 0)]
@@ -141,9 +134,7 @@ def test_one_bit(tmp_path: Path) -> None:
         (np.int32, "grey32.tif", "I"),
     ],
 )
-def test_sixteen_bit_grey_scaled_not_clipped(
-    tmp_path: Path, dtype: np.dtype, name: str, expected_mode: str
-) -> None:
+def test_sixteen_bit_grey_scaled_not_clipped(tmp_path: Path, dtype: np.dtype, name: str, expected_mode: str) -> None:
     grey = Image.fromarray(np.array([[0, 32768, 65535, 257]], dtype=dtype))
     path = _saved(grey, tmp_path / name)
     assert Image.open(path).mode == expected_mode
@@ -359,9 +350,7 @@ def test_check_output_path_is_a_directory(tmp_path: Path) -> None:
         check_output_path(tmp_path / "out.png")
 
 
-def test_check_output_path_unwritable_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_check_output_path_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
     with pytest.raises(ImpastoError, match=r"out\.png: folder .* is not writable"):
         check_output_path(tmp_path / "out.png")

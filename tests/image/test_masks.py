@@ -5,10 +5,10 @@ import torch
 from PIL import Image
 
 from impasto import ImpastoError, Settings, stylize
-from impasto.image.io import load_image, resize_longest, to_tensor
-from impasto.losses.terms import MaskedStyleLoss, gram_matrix, masked_gram
-from impasto.image.masks import content_regions, fit_mask
 from impasto.features.registry import build_extractor
+from impasto.image.io import load_image, resize_longest, to_tensor
+from impasto.image.masks import content_regions, fit_mask
+from impasto.losses.terms import MaskedStyleLoss, gram_matrix, masked_gram
 
 
 def test_masked_gram_of_a_full_mask_is_the_gram_and_a_half_mask_sees_only_its_half():
@@ -64,8 +64,13 @@ def test_each_style_moves_only_its_own_region(content_path, tmp_path, squeezenet
     mask.save(tmp_path / "left.png")
     red, blue = texture((255, 40, 0), 1), texture((0, 40, 255), 2)
     settings = Settings(
-        model="squeezenet1_1", weights=str(squeezenet_weights), size=64, iterations=40,
-        content_mask=(str(tmp_path / "left.png"),), style_weight=1e4, style_loss="gram",  # masks: a Gram loss
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=64,
+        iterations=40,
+        content_mask=(str(tmp_path / "left.png"),),
+        style_weight=1e4,
+        style_loss="gram",  # masks: a Gram loss
     )
     result = to_tensor(stylize(content, [red, blue], settings))
     start = to_tensor(resize_longest(content, 64))

@@ -60,7 +60,9 @@ def test_objective_weights_and_sums_the_terms():
     image = torch.tensor([[[[0.0, 1.0], [1.0, 3.0]]]])
     content = ContentLoss(torch.zeros_like(image))
     style_a, style_b = StyleLoss(torch.zeros(1, 1, 1)), StyleLoss(torch.zeros(1, 1, 1))
-    objective = Objective(Extract(), paper_terms({"a": content}, {"a": style_a, "b": style_b}, (1.0, 3.0), 2.0, 10.0, 0.5))
+    objective = Objective(
+        Extract(), paper_terms({"a": content}, {"a": style_a, "b": style_b}, (1.0, 3.0), 2.0, 10.0, 0.5)
+    )
     terms = objective(image)
     gram_a = (0 + 1 + 1 + 9) / 4
     style = 0.25 * gram_a**2 / 4 + 0.75 * (4 * gram_a) ** 2 / 4  # layer weights normalised to sum 1

@@ -39,8 +39,12 @@ def test_the_same_relative_mismatch_costs_the_same_at_any_feature_scale(make):
 
 def test_relative_content_loss_is_scale_free_and_the_paper_one_is_not():
     target, other = torch.rand(1, 4, 6, 6), torch.rand(1, 4, 6, 6)
-    assert ContentLoss(target * 50, relative=True)(other * 50).item() == pytest.approx(ContentLoss(target, relative=True)(other).item(), rel=1e-5)
-    assert ContentLoss(target * 50)(other * 50).item() == pytest.approx(2500 * ContentLoss(target)(other).item(), rel=1e-5)
+    assert ContentLoss(target * 50, relative=True)(other * 50).item() == pytest.approx(
+        ContentLoss(target, relative=True)(other).item(), rel=1e-5
+    )
+    assert ContentLoss(target * 50)(other * 50).item() == pytest.approx(
+        2500 * ContentLoss(target)(other).item(), rel=1e-5
+    )
 
 
 @pytest.mark.parametrize("make", [w2, hist])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from impasto.engine.targets import build_objective
-from impasto.features.registry import REGISTRY, build_extractor
+from impasto.features.registry import build_extractor
 from impasto.losses.objective import Term
 from impasto.losses.terms import channel_moments
 from impasto.settings import Settings
@@ -48,8 +48,14 @@ def test_a_term_that_reads_features_itself_turns_streaming_off():
         def forward(self, image, features):
             return features["fire2"].mean()
 
-    objective = build_objective(extractor, torch.rand(1, 3, 64, 64), [torch.rand(1, 3, 64, 64)], [1.0], settings,
-                                extra_terms=[Term("fire2", ReadsFire2(), 1.0)])
+    objective = build_objective(
+        extractor,
+        torch.rand(1, 3, 64, 64),
+        [torch.rand(1, 3, 64, 64)],
+        [1.0],
+        settings,
+        extra_terms=[Term("fire2", ReadsFire2(), 1.0)],
+    )
     assert objective.streamed == {}
     values = objective(torch.rand(1, 3, 64, 64))
     assert values["fire2"].item() > 0 and values["style"].item() > 0

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
+from impasto.features.registry import REGISTRY, build_extractor
 from impasto.losses.objective import Objective, paper_terms
 from impasto.losses.terms import ContentLoss, StyleLoss, gram_matrix
-from impasto.features.registry import REGISTRY, build_extractor
 from impasto.losses.tiled import TiledObjective, tiles
 from impasto.optim.memory import activation_bytes_per_pixel
 
@@ -22,11 +22,17 @@ def vgg_objective(height: int, width: int) -> tuple[Objective, torch.Tensor]:
     style = torch.rand(1, 3, height, width, generator=generator)
     with torch.no_grad():
         targets, styles = extractor(content), extractor(style)
-    objective = Objective(extractor, paper_terms(
-        {name: ContentLoss(targets[name]) for name in net.content_layers},
-        {name: StyleLoss(gram_matrix(styles[name])) for name in net.style_layers},
-        [1.0] * len(net.style_layers), 1.0, 1e3, 0.1,
-    ))
+    objective = Objective(
+        extractor,
+        paper_terms(
+            {name: ContentLoss(targets[name]) for name in net.content_layers},
+            {name: StyleLoss(gram_matrix(styles[name])) for name in net.style_layers},
+            [1.0] * len(net.style_layers),
+            1.0,
+            1e3,
+            0.1,
+        ),
+    )
     return objective, (content + 0.1 * torch.randn(content.shape, generator=generator)).clamp(0, 1)
 
 
@@ -64,7 +70,12 @@ def test_bf16_halves_activation_memory() -> None:
 
 def test_memory_guard_tiles_and_says_so_without_seams(content_path, style_path, squeezenet_weights, caplog) -> None:
     settings = Settings(
-        model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=4, device="cpu", precision="fp32",
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=80,
+        iterations=4,
+        device="cpu",
+        precision="fp32",
         style_loss="gram-relative",
     )
     whole = np.asarray(stylize(content_path, style_path, settings), float)
@@ -77,8 +88,13 @@ def test_memory_guard_tiles_and_says_so_without_seams(content_path, style_path, 
 
 def test_losses_without_a_tiled_form_say_which_loss_tiles(content_path, style_path, squeezenet_weights) -> None:
     settings = Settings(
-        model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=2, device="cpu",
-        style_loss="w2", max_memory=0.004,
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=80,
+        iterations=2,
+        device="cpu",
+        style_loss="w2",
+        max_memory=0.004,
     )
     with pytest.raises(ImpastoError, match="style-loss gram-relative"):
         stylize(content_path, style_path, settings)

@@ -10,7 +10,9 @@ from impasto.optim.loop import STOP_WINDOW
 
 def run(content_path, style_path, **changes):
     events, control = [], RunControl()
-    settings = Settings(**{"weights": "random", "size": 32, "iterations": 150, "style_loss": "gram-relative", **changes})
+    settings = Settings(
+        **{"weights": "random", "size": 32, "iterations": 150, "style_loss": "gram-relative", **changes}
+    )
     image = stylize(content_path, style_path, settings, callback=events.append, control=control)
     return image, events, control
 

@@ -57,10 +57,19 @@ def test_iterations_are_split_with_most_at_the_small_sizes():
     assert relative_cost([256, 512], [100, 100]) == pytest.approx(125)
 
 
-def test_multiresolution_run_visits_the_sizes_in_order_and_lowers_the_loss(content_path, style_path, squeezenet_weights):
+def test_multiresolution_run_visits_the_sizes_in_order_and_lowers_the_loss(
+    content_path, style_path, squeezenet_weights
+):
     log = []
-    settings = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, scales=3, iterations=30, style_weight=20,
-                        init="content")
+    settings = Settings(
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=80,
+        scales=3,
+        iterations=30,
+        style_weight=20,
+        init="content",
+    )
     result = stylize(content_path, style_path, settings, callback=log.append)
     sizes = scale_sizes(80, scales=3)
     counts = split_iterations(30, 3)
@@ -99,7 +108,11 @@ def test_adam_returns_the_moving_average_of_its_iterates():
     result = optimize(objective, torch.zeros(1, 3, 8, 8), optimizer="adam", iterations=20, lr=0.05, ema_decay=0.8)
     iterates = []  # a longer plain run reports the same trajectory: iterate k before step k + 1
     optimize(
-        objective, torch.zeros(1, 3, 8, 8), optimizer="adam", iterations=21, lr=0.05,
+        objective,
+        torch.zeros(1, 3, 8, 8),
+        optimizer="adam",
+        iterations=21,
+        lr=0.05,
         report=lambda iteration, iterations, losses, elapsed, pixels: iterates.append(pixels.clone()),
     )
     expected, weight = torch.zeros_like(target), 0.0
@@ -114,5 +127,13 @@ def test_adam_returns_the_moving_average_of_its_iterates():
 
 def test_a_run_naming_no_scales_goes_coarse_to_fine(content_path, style_path):
     log = []
-    stylize(content_path, style_path, Settings(model="squeezenet1_1", weights="random", size=181, iterations=4), callback=log.append)
-    assert [(it.scale, it.scales, max(it.pixels.shape[-2:])) for it in log if it.iteration == 0] == [(0, 2, 128), (1, 2, 181)]
+    stylize(
+        content_path,
+        style_path,
+        Settings(model="squeezenet1_1", weights="random", size=181, iterations=4),
+        callback=log.append,
+    )
+    assert [(it.scale, it.scales, max(it.pixels.shape[-2:])) for it in log if it.iteration == 0] == [
+        (0, 2, 128),
+        (1, 2, 181),
+    ]

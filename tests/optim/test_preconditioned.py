@@ -1,10 +1,10 @@
 """Pyramid-preconditioned L-BFGS: a symmetric positive metric, and more loss gained per evaluation."""
 
 import torch
+from features.test_precision import fp32_loss
 
 from impasto import Settings, stylize
 from impasto.optim.pyramid import pyramid_metric
-from features.test_precision import fp32_loss
 
 
 def test_pyramid_metric_is_symmetric_positive_and_favours_coarse_changes() -> None:
@@ -20,13 +20,21 @@ def test_pyramid_metric_is_symmetric_positive_and_favours_coarse_changes() -> No
 
 
 def test_pyramid_lbfgs_beats_plain_lbfgs_at_equal_evaluations(content_path, style_path, squeezenet_weights) -> None:
-    base = Settings(model="squeezenet1_1", weights=str(squeezenet_weights), size=80, iterations=30,
-                    device="cpu", precision="fp32", scales=1, init="content")
+    base = Settings(
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=80,
+        iterations=30,
+        device="cpu",
+        precision="fp32",
+        scales=1,
+        init="content",
+    )
     losses = {}
     for optimizer in ("lbfgs", "lbfgs-pyramid"):
         settings = Settings(**{**base.to_dict(), "optimizer": optimizer})
         seen = []
-        result = stylize(content_path, style_path, settings, callback=lambda it: seen.append(it.pixels))
+        result = stylize(content_path, style_path, settings, callback=lambda it, seen=seen: seen.append(it.pixels))
         assert all(0 <= p.min() and p.max() <= 1 for p in seen)  # every reported image is valid
         losses[optimizer] = fp32_loss(result, content_path, style_path, base)
     assert losses["lbfgs-pyramid"] < losses["lbfgs"]

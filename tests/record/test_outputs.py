@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from impasto.apps.cli import main
+from impasto.engine.events import Iterate
 from impasto.record.figures import GAP, comparison_figure
 from impasto.record.frames import HOLD_SECONDS, MAX_FRAMES, FrameSampler, write_animation
-from impasto.engine.events import Iterate
 from impasto.record.progress import Progress
 
 ITERATIONS = 12
@@ -31,13 +31,33 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("the real SqueezeNet weights are not beside the repo")
     folder = tmp_path_factory.mktemp("outputs")
     content, style = shrunk("tubingen.jpg", 80, folder), shrunk("starry_night.jpg", 80, folder)
-    code = main([
-        str(content), str(style), "-o", str(folder / "out.png"), "--quiet",
-        "--model", "squeezenet1_1", "--weights", str(SQUEEZENET_WEIGHTS), "--size", "64",
-        "--iterations", str(ITERATIONS), "--save-every", "4", "--animate", str(folder / "out.gif"),
-        "--comparison", str(folder / "cmp.png"), "--loss-log", str(folder / "losses.csv"),
-        "--loss-plot", str(folder / "losses.png"),
-    ])
+    code = main(
+        [
+            str(content),
+            str(style),
+            "-o",
+            str(folder / "out.png"),
+            "--quiet",
+            "--model",
+            "squeezenet1_1",
+            "--weights",
+            str(SQUEEZENET_WEIGHTS),
+            "--size",
+            "64",
+            "--iterations",
+            str(ITERATIONS),
+            "--save-every",
+            "4",
+            "--animate",
+            str(folder / "out.gif"),
+            "--comparison",
+            str(folder / "cmp.png"),
+            "--loss-log",
+            str(folder / "losses.csv"),
+            "--loss-plot",
+            str(folder / "losses.png"),
+        ]
+    )
     assert code == 0
     return folder
 

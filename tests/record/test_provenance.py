@@ -10,15 +10,17 @@ from PIL import Image
 
 from impasto import __version__
 from impasto.apps.cli import main
-from impasto.record.provenance import read_record, sidecar_path
 from impasto.features.weights import sha256_file
+from impasto.record.provenance import read_record, sidecar_path
 
 
 def common(weights: Path) -> list[str]:
     return ["--model", "squeezenet1_1", "--weights", str(weights), "--size", "40", "--iterations", "4", "--quiet"]
 
 
-def test_png_carries_settings_seed_version_and_weights_checksum(tmp_path, content_path, style_path, squeezenet_weights) -> None:
+def test_png_carries_settings_seed_version_and_weights_checksum(
+    tmp_path, content_path, style_path, squeezenet_weights
+) -> None:
     out = tmp_path / "out.png"
     assert main([str(content_path), str(style_path), "-o", str(out), "--seed", "7", *common(squeezenet_weights)]) == 0
     record = json.loads(Image.open(out).text["impasto"])
@@ -32,7 +34,9 @@ def test_png_carries_settings_seed_version_and_weights_checksum(tmp_path, conten
 
 def test_replay_reproduces_the_image_bit_for_bit(tmp_path, content_path, style_path, squeezenet_weights) -> None:
     out = tmp_path / "out.png"
-    assert main([str(content_path), str(style_path), "-o", str(out), "--init", "blend", *common(squeezenet_weights)]) == 0
+    assert (
+        main([str(content_path), str(style_path), "-o", str(out), "--init", "blend", *common(squeezenet_weights)]) == 0
+    )
     assert main(["--replay", str(out), "--quiet"]) == 0
     replayed = tmp_path / "out_replay.png"
     assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(replayed)))
@@ -49,7 +53,9 @@ def test_other_formats_get_a_json_sidecar(tmp_path, content_path, style_path, sq
     assert sidecar == read_record(out) and sidecar["settings"]["size"] == 40
 
 
-def test_replay_refuses_changed_inputs_and_foreign_pngs(tmp_path, content_path, style_path, squeezenet_weights, capsys) -> None:
+def test_replay_refuses_changed_inputs_and_foreign_pngs(
+    tmp_path, content_path, style_path, squeezenet_weights, capsys
+) -> None:
     out = tmp_path / "out.png"
     assert main([str(content_path), str(style_path), "-o", str(out), *common(squeezenet_weights)]) == 0
     Image.open(content_path).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(content_path)

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from impasto import RunControl, Settings, stylize
-from impasto.record.checkpoint import load_checkpoint
 from impasto.apps.cli import main
+from impasto.record.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,9 +57,21 @@ def test_cli_checkpoint_then_resume_gives_the_same_image_and_log(
 ) -> None:
     common = ["--model", "squeezenet1_1", "--weights", squeezenet_weights, "--size", 48, "--iterations", 10, "--quiet"]
     out = tmp_path / "out.png"
-    assert run_cli(
-        content_path, style_path, "-o", out, "--checkpoint-every", 4, "--keep-checkpoint", "--loss-log", tmp_path / "a.csv", *common
-    ) == 0
+    assert (
+        run_cli(
+            content_path,
+            style_path,
+            "-o",
+            out,
+            "--checkpoint-every",
+            4,
+            "--keep-checkpoint",
+            "--loss-log",
+            tmp_path / "a.csv",
+            *common,
+        )
+        == 0
+    )
     checkpoint = load_checkpoint(tmp_path / "out.ckpt")
     assert checkpoint.resume.iteration == 8  # the last multiple of 4 before the end
     assert len(checkpoint.recorders["losses"]["rows"]) == 8
@@ -74,7 +86,12 @@ def test_cli_checkpoint_then_resume_gives_the_same_image_and_log(
 
 def test_resume_refuses_changed_settings(tmp_path, content_path, style_path, squeezenet_weights, capsys) -> None:
     common = ["--model", "squeezenet1_1", "--weights", squeezenet_weights, "--size", 32, "--iterations", 3, "--quiet"]
-    assert run_cli(content_path, style_path, "-o", tmp_path / "o.png", "--checkpoint-every", 2, "--keep-checkpoint", *common) == 0
+    assert (
+        run_cli(
+            content_path, style_path, "-o", tmp_path / "o.png", "--checkpoint-every", 2, "--keep-checkpoint", *common
+        )
+        == 0
+    )
     assert run_cli("--resume", tmp_path / "o.ckpt", "--size", 64) == 1
     assert "--size cannot change" in capsys.readouterr().err
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
@@ -99,12 +116,34 @@ def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 120.0
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_saves_the_current_image_and_logs(tmp_path, content_path, style_path, squeezenet_weights, signum) -> None:
+def test_signal_saves_the_current_image_and_logs(
+    tmp_path, content_path, style_path, squeezenet_weights, signum
+) -> None:
     out = tmp_path / "out.png"
     command = [
-        sys.executable, "-m", "impasto", content_path, style_path, "-o", out, "--model", "squeezenet1_1",
-        "--weights", squeezenet_weights, "--size", 48, "--iterations", 100000, "--log-every", 1,
-        "--checkpoint-every", 2, "--loss-log", tmp_path / "losses.csv", "--animate", tmp_path / "out.gif",
+        sys.executable,
+        "-m",
+        "impasto",
+        content_path,
+        style_path,
+        "-o",
+        out,
+        "--model",
+        "squeezenet1_1",
+        "--weights",
+        squeezenet_weights,
+        "--size",
+        48,
+        "--iterations",
+        100000,
+        "--log-every",
+        1,
+        "--checkpoint-every",
+        2,
+        "--loss-log",
+        tmp_path / "losses.csv",
+        "--animate",
+        tmp_path / "out.gif",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(list(map(str, command)), stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)

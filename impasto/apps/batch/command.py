@@ -28,13 +28,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("contents", nargs="?", help="folder of photos (or one photo)")
     parser.add_argument("styles", nargs="?", help="folder of style images (or one)")
-    parser.add_argument("--pairs", metavar="CSV", help="run the pairs of a CSV with columns content,style "
-                        "(paths relative to the CSV) instead of every photo with every style")
-    parser.add_argument("-o", "--output", required=True, metavar="FOLDER", help="folder for the results (created if missing)")
-    parser.add_argument("--overwrite", action="store_true", help="redo jobs whose results exist instead of skipping them")
+    parser.add_argument(
+        "--pairs",
+        metavar="CSV",
+        help="run the pairs of a CSV with columns content,style "
+        "(paths relative to the CSV) instead of every photo with every style",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="FOLDER", help="folder for the results (created if missing)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="redo jobs whose results exist instead of skipping them"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but failures and errors")
-    parser.add_argument("--log-every", type=int, default=0, metavar="N",
-                        help="print a plain progress line every N iterations instead of the bar")
+    parser.add_argument(
+        "--log-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print a plain progress line every N iterations instead of the bar",
+    )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     backend_arguments(parser, "jobs")
     settings_arguments(parser)
@@ -65,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         display.close()
         summary, written = _summarise(jobs, outcomes, out)
         done = sum(o.status in ("done", "skipped") for o in summary)
-        message = f"interrupted with {done} of {len(jobs)} jobs done (see {written[0]}): run the same command again to go on"
+        message = (
+            f"interrupted with {done} of {len(jobs)} jobs done (see {written[0]}): run the same command again to go on"
+        )
         raise as_interrupted(error).with_message(message) from None
     finally:
         display.close()
@@ -95,7 +110,9 @@ def _skippable(jobs: Sequence[Job], finished: Finished) -> dict[Job, Outcome]:
     for job in jobs:
         previous = finished.previous(job)
         if previous.conflict:
-            raise ImpastoError(f"{job.output} exists but {previous.conflict}: pass --overwrite to redo every job, or choose another -o")
+            raise ImpastoError(
+                f"{job.output} exists but {previous.conflict}: pass --overwrite to redo every job, or choose another -o"
+            )
         if previous.record is not None:
             done[job] = skipped(job, previous.record)
     return done
@@ -135,5 +152,8 @@ def _report(summary: Sequence[Outcome], written: Sequence[Path], quiet: bool) ->
         tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         print(f"impasto batch: {len(summary)} jobs: {tally}; wrote {', '.join(map(str, written))}", file=sys.stderr)
     for failure in failures:
-        print(f"  failed {failure.job.output.name} ({failure.job.content}, {failure.job.style}): {failure.error}", file=sys.stderr)
+        print(
+            f"  failed {failure.job.output.name} ({failure.job.content}, {failure.job.style}): {failure.error}",
+            file=sys.stderr,
+        )
     return 1 if failures else 0

@@ -18,13 +18,20 @@ from impasto.record.progress import Progress
 class BatchDisplay:
     """Shows the batch's progress on `stream` (stderr): a bar on a terminal, plain lines elsewhere."""
 
-    def __init__(self, total: int, done: int, *, quiet: bool = False, log_every: int = 0, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, total: int, done: int, *, quiet: bool = False, log_every: int = 0, stream: TextIO | None = None
+    ) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.log_every = log_every
         self.bar_mode = not quiet and self.stream.isatty()
         self.bar = tqdm(
-            total=total, initial=done, desc="batch", unit="job", file=self.stream, dynamic_ncols=True,
+            total=total,
+            initial=done,
+            desc="batch",
+            unit="job",
+            file=self.stream,
+            dynamic_ncols=True,
             disable=not self.bar_mode,
         )
         self._job: Progress | None = None
@@ -35,8 +42,11 @@ class BatchDisplay:
         self.bar.set_postfix_str(job.output.name)
         shown = self.bar_mode or self.log_every > 0  # in a log, one line per job is enough unless asked
         self._job = Progress(
-            quiet=self.quiet or not shown, log_every=self.log_every, stream=self.stream,
-            desc=job.output.stem, leave=False,  # one clean line per job: the jobs bar keeps the count
+            quiet=self.quiet or not shown,
+            log_every=self.log_every,
+            stream=self.stream,
+            desc=job.output.stem,
+            leave=False,  # one clean line per job: the jobs bar keeps the count
         )
         return self._job
 

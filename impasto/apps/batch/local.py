@@ -21,7 +21,7 @@ def run_local(stylizer: Stylizer, jobs: Iterable[Job], writer: ResultWriter, wat
         final: dict[str, float] = {}
         show = watch(job)
 
-        def callback(it: Iterate) -> None:
+        def callback(it: Iterate, final: dict[str, float] = final, show: Callable[[Iterate], None] = show) -> None:
             final.update(it.losses)
             show(it)
 

@@ -31,7 +31,8 @@ def images_in(path: str | os.PathLike[str], role: str) -> list[Path]:
     if not source.is_dir():
         raise ImpastoError(f"{role} folder {source} does not exist: check the path")
     found = sorted(
-        p for p in source.iterdir()
+        p
+        for p in source.iterdir()
         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and not p.is_dir()
     )
     if not found:
@@ -62,7 +63,9 @@ def read_pairs(path: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
         raise ImpastoError(f"--pairs {source}: cannot read it ({error.strerror}): check the path") from error
     except (UnicodeDecodeError, csv.Error) as error:
         raise ImpastoError(f"--pairs {source}: not a UTF-8 CSV file ({error})") from error
-    pairs = [(source.parent / row["content"], source.parent / row["style"]) for row in rows if row["content"] or row["style"]]
+    pairs = [
+        (source.parent / row["content"], source.parent / row["style"]) for row in rows if row["content"] or row["style"]
+    ]
     incomplete = [i for i, (c, s) in enumerate(pairs) if c == source.parent or s == source.parent]
     if incomplete:
         raise ImpastoError(f"--pairs {source}: pair {incomplete[0] + 1} lacks a content or a style path")

@@ -59,8 +59,13 @@ class ResultWriter:
         """Writes the job's image atomically; an error while saving fails only this job."""
         try:
             record = build_record(
-                self.settings, job.content, [job.style], version=__version__, device=device,
-                weights_sha256=self.weights_sha256, extra={"batch": {"seconds": seconds, "losses": dict(losses)}},
+                self.settings,
+                job.content,
+                [job.style],
+                version=__version__,
+                device=device,
+                weights_sha256=self.weights_sha256,
+                extra={"batch": {"seconds": seconds, "losses": dict(losses)}},
             )
             save_with_record(image, job.output, record)
         except Exception as error:  # a full disk or a vanished input fails this job, not the batch

@@ -107,7 +107,10 @@ class StylizerPool:
                 actor = idle.pop()
                 running[actor.run.remote(entry[0])] = (actor, *entry)
             if not running and (idle or not starting):  # every job handed out, or no worker left
-                yield from (PoolResult(job.key, error="no Ray worker is left to run it", attempts=n) for job, n in backlog.rest())
+                yield from (
+                    PoolResult(job.key, error="no Ray worker is left to run it", attempts=n)
+                    for job, n in backlog.rest()
+                )
                 return
             done, _ = ray.wait([*running, *starting], num_returns=1, timeout=None if running else READY_TIMEOUT_S)
             if not done:  # replacements that do not start: the cluster has shrunk
@@ -129,7 +132,11 @@ class StylizerPool:
                     if attempt < MAX_ATTEMPTS:
                         backlog.retry(job, attempt + 1)
                         continue
-                    result = PoolResult(job.key, error=f"its Ray worker died {attempt} times ({one_line(error)[:200]})", attempts=attempt)
+                    result = PoolResult(
+                        job.key,
+                        error=f"its Ray worker died {attempt} times ({one_line(error)[:200]})",
+                        attempts=attempt,
+                    )
                 except ray.exceptions.RayError as error:
                     result = PoolResult(job.key, error=one_line(error)[:300], attempts=attempt)
                     idle.append(actor)

@@ -90,7 +90,9 @@ class StylizerWorker:
     weights bytes. A failure to load is kept and reported by `ready`, not raised, so the
     driver can show it as one line."""
 
-    def __init__(self, settings: dict[str, Any], weights_name: str | None, weights: bytes | None, threads: int | None) -> None:
+    def __init__(
+        self, settings: dict[str, Any], weights_name: str | None, weights: bytes | None, threads: int | None
+    ) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.stylizer: Stylizer | None = None
@@ -110,7 +112,12 @@ class StylizerWorker:
         """The worker's impasto version, device, weights checksum, and any error from loading."""
         if self.stylizer is None:
             return {"version": __version__, "error": self.error}
-        return {"version": __version__, "device": str(self.stylizer.device), "weights_sha256": self.stylizer.weights_sha256, "error": None}
+        return {
+            "version": __version__,
+            "device": str(self.stylizer.device),
+            "weights_sha256": self.stylizer.weights_sha256,
+            "error": None,
+        }
 
     def run(self, task: Task) -> PoolResult:
         """Runs one task; a bad input or setting comes back as the result's error."""

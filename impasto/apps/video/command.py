@@ -19,7 +19,12 @@ from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder
 from impasto.apps.video.stylize import (
-    FRAME_ITERATIONS, MODES, TEMPORAL_WEIGHT, Consistency, FrameDone, stylize_frames,
+    FRAME_ITERATIONS,
+    MODES,
+    TEMPORAL_WEIGHT,
+    Consistency,
+    FrameDone,
+    stylize_frames,
 )  # fmt: skip
 from impasto.engine import Stylizer
 from impasto.image.io import load_image

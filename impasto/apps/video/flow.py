@@ -27,7 +27,7 @@ class Motion:
     reliable: np.ndarray  # (H, W) float32: visible and not on a motion boundary
 
 
-def _cv2():  # noqa: ANN202 - the module, imported only when video is used
+def _cv2():
     try:
         import cv2
     except ImportError as error:

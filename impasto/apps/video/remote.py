@@ -60,7 +60,9 @@ def stylize_shots_on_ray(
             loaded = {index - first: store.load(index, clip.size) for index in range(first, end)}
             kept = {index: image for index, image in loaded.items() if image is not None}
             if len(kept) == end - first:
-                _collect(first, [np.asarray(kept[i]) for i in range(end - first)], True, frames, on_frame, len(clip.frames))
+                _collect(
+                    first, [np.asarray(kept[i]) for i in range(end - first)], True, frames, on_frame, len(clip.frames)
+                )
                 continue
             pngs = {index: encode_png(image) for index, image in kept.items()}
             yield ShotJob(clip.between(first, end), encoded_styles, consistency, pngs, (first, end))

@@ -91,7 +91,11 @@ def stylize_frames(
         for index in range(first, end):
             started = time.perf_counter()
             kept = store.load(index, clip.size)
-            image = kept if kept is not None else _stylize_frame(stylizer, shot, earlier, style, consistency, control, overrides)
+            image = (
+                kept
+                if kept is not None
+                else _stylize_frame(stylizer, shot, earlier, style, consistency, control, overrides)
+            )
             if control is not None and control.stopped:
                 return results  # a frame cut short is not a finished frame: it is neither kept nor returned
             if kept is None:
@@ -118,7 +122,9 @@ def _stylize_frame(
         return stylizer.run(content, style, control=control, **overrides)
     start, terms = _warm_start(clip, results, consistency, stylizer.settings_for(**overrides))
     if terms:
-        terms = [(name, term, weight * _loss_of(stylizer, content, style, start, overrides)) for name, term, weight in terms]
+        terms = [
+            (name, term, weight * _loss_of(stylizer, content, style, start, overrides)) for name, term, weight in terms
+        ]
     # one scale: a warm start is already the full-size image a coarse-to-fine run would build up
     overrides = {**overrides, "scales": 1, "min_size": None, "scale_iterations": None}
     if consistency.frame_iterations is not None:
@@ -152,7 +158,9 @@ def _warm_start(
 
 
 @torch.no_grad()
-def _loss_of(stylizer: Stylizer, content: Image.Image, style: Any, start: torch.Tensor, overrides: dict[str, Any]) -> float:
+def _loss_of(
+    stylizer: Stylizer, content: Image.Image, style: Any, start: torch.Tensor, overrides: dict[str, Any]
+) -> float:
     """The content and style loss of the starting image (the first style's, if several): the
     scale the temporal term is weighted against."""
     first = style[0] if isinstance(style, (list, tuple)) else style

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from impasto.apps.cli import guarded
 from impasto.apps.web.config import (
-    DEFAULT_HOST, DEFAULT_PORT, MAX_SIZE, MAX_UPLOAD_BYTES, ServerConfig, default_data_folder, is_loopback,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    MAX_SIZE,
+    MAX_UPLOAD_BYTES,
+    ServerConfig,
+    default_data_folder,
+    is_loopback,
 )
 from impasto.errors import ImpastoError
 from impasto.features.registry import MODELS
@@ -23,23 +29,50 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the impasto web page: upload a photo and artworks, tune the settings, "
         "watch the result evolve, and keep a gallery of runs.",
     )
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; "
-                        "0.0.0.0 opens the page to your network)")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; "
+        "0.0.0.0 opens the page to your network)",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
-    parser.add_argument("--data", type=Path, metavar="DIR",
-                        help=f"folder for uploads, results and the job database (default: {default_data_folder()})")
-    parser.add_argument("--model", choices=MODELS, default=Settings.model,
-                        help=f"the network the page starts with (default: {Settings.model}); the page offers all")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help=f"folder for uploads, results and the job database (default: {default_data_folder()})",
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        default=Settings.model,
+        help=f"the network the page starts with (default: {Settings.model}); the page offers all",
+    )
     parser.add_argument("--weights", metavar="FILE", help="weights file for --model (default: the official weights)")
     for model in MODELS:
-        parser.add_argument(f"--weights-{model}", dest=f"weights_{model}", metavar="FILE",
-                            help=f"weights file for {model} (default: the official weights, downloaded once)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (default); jobs run one at a time")
-    parser.add_argument("--max-upload-mb", type=int, default=MAX_UPLOAD_BYTES // 2**20, metavar="MB",
-                        help="largest upload accepted (default: %(default)s)")
-    parser.add_argument("--max-size", type=int, default=MAX_SIZE, metavar="PX",
-                        help="largest output size a page may ask for (default: %(default)s)")
+        parser.add_argument(
+            f"--weights-{model}",
+            dest=f"weights_{model}",
+            metavar="FILE",
+            help=f"weights file for {model} (default: the official weights, downloaded once)",
+        )
+    parser.add_argument(
+        "--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (default); jobs run one at a time"
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=int,
+        default=MAX_UPLOAD_BYTES // 2**20,
+        metavar="MB",
+        help="largest upload accepted (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        default=MAX_SIZE,
+        metavar="PX",
+        help="largest output size a page may ask for (default: %(default)s)",
+    )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
@@ -58,27 +91,41 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         raise ImpastoError("--max-upload-mb and --max-size must be at least 1")
     return ServerConfig(
         data=(args.data or default_data_folder()).expanduser().resolve(),
-        host=args.host, port=args.port, model=args.model,
+        host=args.host,
+        port=args.port,
+        model=args.model,
         weights={model: str(Path(path).resolve()) for model, path in weights.items()},
-        device=args.device, max_upload_bytes=args.max_upload_mb * 2**20, max_size=args.max_size,
+        device=args.device,
+        max_upload_bytes=args.max_upload_mb * 2**20,
+        max_size=args.max_size,
     )
 
 
 def serve(config: ServerConfig) -> int:
     """Runs the server until Ctrl-C; the running job is then kept as interrupted."""
     if not is_loopback(config.host):
-        print(f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
-              f"{config.port} can upload images and run jobs", file=sys.stderr, flush=True)
+        print(
+            f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
+            f"{config.port} can upload images and run jobs",
+            file=sys.stderr,
+            flush=True,
+        )
     import uvicorn
 
     from impasto.apps.web.server import create_app
 
     app = create_app(config)
     print(f"impasto: serving {config.url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=2,
-        server_header=False,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+            server_header=False,
+        )
+    )
     server.run()
     return 0
 

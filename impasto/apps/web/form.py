@@ -16,7 +16,17 @@ from impasto.settings import Settings
 
 SERVER_FIELDS = ("weights", "weights_format", "pooling", "device", "max_memory", "content_mask", "style_mask")
 """Fields the server decides: files on its disk, and what picks or places its loaded networks."""
-MAIN_FIELDS = ("model", "size", "iterations", "style_weight", "preserve_color", "init", "seed", "content_weight", "tv_weight")
+MAIN_FIELDS = (
+    "model",
+    "size",
+    "iterations",
+    "style_weight",
+    "preserve_color",
+    "init",
+    "seed",
+    "content_weight",
+    "tv_weight",
+)
 """Shown first, in this order; the other browser fields go under "Advanced"."""
 LABELS = {
     "model": "Network",
@@ -34,7 +44,8 @@ def browser_fields() -> list[dataclasses.Field]:
     order: never one in SERVER_FIELDS, nor any field that names a file (metavar FILE), even
     one added to Settings later."""
     fields = {
-        f.name: f for f in dataclasses.fields(Settings)
+        f.name: f
+        for f in dataclasses.fields(Settings)
         if f.name not in SERVER_FIELDS and "FILE" not in f.metadata.get("metavar", "")
     }
     return [fields[name] for name in MAIN_FIELDS] + [f for name, f in fields.items() if name not in MAIN_FIELDS]
@@ -59,17 +70,19 @@ def schema(default_model: str) -> dict[str, Any]:
     for f in browser_fields():
         kind, item, optional = _kind(hints[f.name])
         default = default_model if f.name == "model" else f.default
-        fields.append({
-            "name": f.name,
-            "label": _label(f.name),
-            "kind": kind,
-            "item": item,
-            "optional": optional,
-            "default": list(default) if isinstance(default, tuple) else default,
-            "choices": list(f.metadata["choices"]) if "choices" in f.metadata else None,
-            "help": f.metadata["help"].replace("%%", "%").replace("--", ""),
-            "group": "main" if f.name in MAIN_FIELDS else "advanced",
-        })
+        fields.append(
+            {
+                "name": f.name,
+                "label": _label(f.name),
+                "kind": kind,
+                "item": item,
+                "optional": optional,
+                "default": list(default) if isinstance(default, tuple) else default,
+                "choices": list(f.metadata["choices"]) if "choices" in f.metadata else None,
+                "help": f.metadata["help"].replace("%%", "%").replace("--", ""),
+                "group": "main" if f.name in MAIN_FIELDS else "advanced",
+            }
+        )
     return {
         "fields": fields,
         "models": {name: spec(name).display for name in MODELS},
@@ -143,7 +156,7 @@ def _labelled(error: ImpastoError) -> ImpastoError:
     """A Settings error phrased with its field's label, as the page shows it beside the field."""
     message, name = str(error), error.setting
     if name is not None and message.startswith(name):
-        message = _label(name) + message[len(name):]
+        message = _label(name) + message[len(name) :]
     return ImpastoError(message, name)
 
 

@@ -68,7 +68,9 @@ class Runner:
             current[1].stop()
         self._thread.join(timeout)
 
-    def submit(self, settings: dict[str, Any], content: dict[str, str], styles: list[dict[str, str]], parent: str | None) -> dict[str, Any]:
+    def submit(
+        self, settings: dict[str, Any], content: dict[str, str], styles: list[dict[str, str]], parent: str | None
+    ) -> dict[str, Any]:
         """Queues a job on checked settings and stored uploads ({"id", "name"} each)."""
         sources = [stored_upload(self.store.uploads, entry["id"]) for entry in (content, *styles)]
         if None in sources:
@@ -145,7 +147,9 @@ class Runner:
         content = str(folder / "inputs" / job["inputs"]["content"]["file"])
         styles = [str(folder / "inputs" / entry["file"]) for entry in job["inputs"]["styles"]]
         options = OutputOptions(
-            quiet=True, animate=str(folder / "animation.gif"), comparison=str(folder / "comparison.png"),
+            quiet=True,
+            animate=str(folder / "animation.gif"),
+            comparison=str(folder / "comparison.png"),
             loss_log=str(folder / "losses.csv"),
         )
         given = dataclasses.replace(stylizer.settings, **overrides)

@@ -47,7 +47,12 @@ class LiveRun:
     """
 
     def __init__(
-        self, job_id: str, total: int, outputs: RunOutputs, latest: Path, publish: Publish,
+        self,
+        job_id: str,
+        total: int,
+        outputs: RunOutputs,
+        latest: Path,
+        publish: Publish,
         saved: Callable[[int], None],
     ) -> None:
         self.job_id, self.total, self.outputs, self.latest = job_id, total, outputs, latest
@@ -72,7 +77,7 @@ class LiveRun:
         last = it.iteration == it.iterations and it.scale == it.scales - 1
         if last or now - self._progress_at >= PROGRESS_EVERY:
             self._progress_at = now
-            self.publish({"type": "progress", **self.progress(), "points": self.history[self._sent_points:]})
+            self.publish({"type": "progress", **self.progress(), "points": self.history[self._sent_points :]})
             self._sent_points = len(self.history)
         if last or it.iteration == 0 or now - self._preview_at >= PREVIEW_EVERY:
             self._preview_at = now

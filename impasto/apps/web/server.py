@@ -19,7 +19,6 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from impasto.errors import ImpastoError
 from impasto.apps.web import form
 from impasto.apps.web.config import ServerConfig, is_loopback
 from impasto.apps.web.events import EventHub, stream
@@ -27,6 +26,7 @@ from impasto.apps.web.guard import Guard
 from impasto.apps.web.jobs import Runner, Stylizers
 from impasto.apps.web.store import OUTPUTS, Store, valid_id
 from impasto.apps.web.uploads import UploadRefused, admit, display_name, receive, too_large
+from impasto.errors import ImpastoError
 
 STATIC = Path(__file__).parent / "static"
 MAX_STYLES = 8
@@ -76,12 +76,14 @@ class Api:
 
     async def settings_form(self, request: Request) -> Response:
         """The form's fields from Settings, and the server's limits."""
-        return JSONResponse({
-            **form.schema(self.config.model),
-            "max_upload_bytes": self.config.max_upload_bytes,
-            "max_size": self.config.max_size,
-            "max_styles": MAX_STYLES,
-        })
+        return JSONResponse(
+            {
+                **form.schema(self.config.model),
+                "max_upload_bytes": self.config.max_upload_bytes,
+                "max_size": self.config.max_size,
+                "max_styles": MAX_STYLES,
+            }
+        )
 
     async def upload(self, request: Request) -> Response:
         """One image as the raw request body; its name (for showing only) in X-Filename."""
@@ -137,7 +139,9 @@ class Api:
         if not path.is_file():
             return error("no such file", 404)
         attachment = f"impasto-{job_id[:8]}-{name}" if "download" in request.query_params else None
-        return FileResponse(path, filename=attachment, content_disposition_type="attachment" if attachment else "inline")
+        return FileResponse(
+            path, filename=attachment, content_disposition_type="attachment" if attachment else "inline"
+        )
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: the state now ("hello"), then job changes, progress and previews."""

@@ -24,7 +24,13 @@ from impasto.errors import ImpastoError
 ID = re.compile(r"[0-9a-f]{32}")
 """Job and upload ids: 32 lower-case hex digits, so an id can never name another path."""
 QUEUED, RUNNING, DONE, STOPPED, FAILED, INTERRUPTED, CANCELLED = (
-    "queued", "running", "done", "stopped", "failed", "interrupted", "cancelled"
+    "queued",
+    "running",
+    "done",
+    "stopped",
+    "failed",
+    "interrupted",
+    "cancelled",
 )
 FINISHED = (DONE, STOPPED, FAILED, INTERRUPTED, CANCELLED)
 OUTPUTS = ("result.png", "animation.gif", "comparison.png", "losses.csv", "thumb.jpg")
@@ -109,9 +115,7 @@ class Store:
     def next_queued(self) -> dict[str, Any] | None:
         """The oldest job still waiting."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (QUEUED,)
-            ).fetchone()
+            row = self._db.execute("SELECT * FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (QUEUED,)).fetchone()
         return None if row is None else self._job(row)
 
     def update(self, job_id: str, **fields: Any) -> dict[str, Any]:

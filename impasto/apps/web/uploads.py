@@ -17,9 +17,9 @@ from typing import Any
 
 from PIL import Image
 
+from impasto.apps.web.store import valid_id
 from impasto.errors import ImpastoError
 from impasto.image.io import load_image
-from impasto.apps.web.store import valid_id
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp", "GIF": ".gif"}
 """Image formats accepted, by Pillow's name, with the suffix they are stored under; no

@@ -13,17 +13,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from conftest import IMAGES, SQUEEZENET_WEIGHTS
+from PIL import Image
 
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install -e '.[web]'")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from impasto.apps.web.config import ServerConfig  # noqa: E402
-from impasto.apps.web.jobs import Stylizers  # noqa: E402
-from impasto.apps.web.server import create_app  # noqa: E402
+from impasto.apps.web.config import ServerConfig
+from impasto.apps.web.jobs import Stylizers
+from impasto.apps.web.server import create_app
 
 BASE_URL = "http://127.0.0.1:8765"
 MODEL = "squeezenet1_1"
@@ -141,8 +140,18 @@ class ServerProcess:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "impasto", "serve", "--data", str(self.data), "--port", str(self.port),
-            "--model", MODEL, "--weights", str(SQUEEZENET_WEIGHTS),
+            sys.executable,
+            "-m",
+            "impasto",
+            "serve",
+            "--data",
+            str(self.data),
+            "--port",
+            str(self.port),
+            "--model",
+            MODEL,
+            "--weights",
+            str(SQUEEZENET_WEIGHTS),
         ]
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=log, text=True)

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from impasto.apps.web.form import SERVER_FIELDS
+from impasto.apps.web.store import Store
 from impasto.errors import ImpastoError
 from impasto.image.io import MAX_INPUT_PIXELS
-from impasto.apps.web.store import Store
 from impasto.record.provenance import read_record, save_with_record
 from impasto.settings import Settings
 
@@ -30,7 +30,7 @@ def submit(client, content, styles, **settings):
 
 def test_form_is_built_from_settings(client):
     page = client.get("/")
-    assert page.status_code == 200 and "<script type=\"module\" src=\"/static/app.js\">" in page.text
+    assert page.status_code == 200 and '<script type="module" src="/static/app.js">' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     form = client.get("/api/config").json()
     fields = {f["name"]: f for f in form["fields"]}
@@ -55,7 +55,12 @@ def test_uploads_are_typed_by_content_and_named_by_hash(client, encoded, data):
     answer = client.post("/api/uploads", content=png, headers={"X-Filename": "holiday%20photo.jpg"})
     assert answer.status_code == 201
     upload = answer.json()
-    assert upload == {"id": hashlib.sha256(png).hexdigest()[:32], "name": "holiday photo.jpg", "width": 90, "height": 68}
+    assert upload == {
+        "id": hashlib.sha256(png).hexdigest()[:32],
+        "name": "holiday photo.jpg",
+        "width": 90,
+        "height": 68,
+    }
     assert (data / "uploads" / f"{upload['id']}.png").read_bytes() == png  # a PNG whatever its name said
     thumb = client.get(f"/api/uploads/{upload['id']}/thumb")
     assert thumb.headers["content-type"] == "image/jpeg"
@@ -63,12 +68,15 @@ def test_uploads_are_typed_by_content_and_named_by_hash(client, encoded, data):
     assert list((data / "tmp").iterdir()) == []
 
 
-@pytest.mark.parametrize("body, status, words", [
-    (b"just some text, not a picture", 415, "fake.png is not a PNG, JPEG"),
-    (b"", 400, "fake.png is empty"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 415, "fake.png"),
-    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", 415, "not a PNG, JPEG"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        (b"just some text, not a picture", 415, "fake.png is not a PNG, JPEG"),
+        (b"", 400, "fake.png is empty"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 415, "fake.png"),
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", 415, "not a PNG, JPEG"),
+    ],
+)
 def test_fake_typed_uploads_are_refused(client, data, body, status, words):
     answer = client.post("/api/uploads", content=body, headers={"X-Filename": "fake.png"})
     assert answer.status_code == status
@@ -95,9 +103,15 @@ def test_oversized_uploads_are_refused_early(client, data):
 
 def _png_header_only(width, height):
     """A PNG that claims width x height pixels in a few dozen bytes: a decompression bomb's header."""
+
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)) + chunk(b"IEND", b"")
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_images_over_the_pixel_limit_are_refused(client):
@@ -107,13 +121,16 @@ def test_images_over_the_pixel_limit_are_refused(client):
     assert "bomb.png is too large" in message and f"{MAX_INPUT_PIXELS:,} pixels" in message
 
 
-@pytest.mark.parametrize("settings, field, message", [
-    ({"size": "abc"}, "size", "Size must be a whole number, got 'abc'"),
-    ({"size": "100000"}, "size", "Size is at most 2048 pixels on this server (impasto serve --max-size)"),
-    ({"iterations": ""}, "iterations", "Iterations needs a value"),
-    ({"weights": "/etc/passwd"}, None, "'weights' cannot be set from the page: the server chooses it"),
-    ({"content_mask": "../../mask.png"}, None, "'content_mask' cannot be set from the page: the server chooses it"),
-])
+@pytest.mark.parametrize(
+    "settings, field, message",
+    [
+        ({"size": "abc"}, "size", "Size must be a whole number, got 'abc'"),
+        ({"size": "100000"}, "size", "Size is at most 2048 pixels on this server (impasto serve --max-size)"),
+        ({"iterations": ""}, "iterations", "Iterations needs a value"),
+        ({"weights": "/etc/passwd"}, None, "'weights' cannot be set from the page: the server chooses it"),
+        ({"content_mask": "../../mask.png"}, None, "'content_mask' cannot be set from the page: the server chooses it"),
+    ],
+)
 def test_settings_errors_name_their_field(client, pair, settings, field, message):
     answer = submit(client, pair[0], [pair[1]], **settings)
     assert answer.status_code == 400
@@ -121,13 +138,16 @@ def test_settings_errors_name_their_field(client, pair, settings, field, message
     assert client.get("/api/jobs").json() == []
 
 
-@pytest.mark.parametrize("field, text, value, label", [
-    ("size", "0", 0, "Size"),
-    ("style_weight", "-1", -1.0, "Style weight"),
-    ("init", "zebra", "zebra", "Initial image"),
-    ("model", "alexnet", "alexnet", "Network"),
-    ("style_layer_weights", "1, 2", (1.0, 2.0), "Style layer weights"),
-])
+@pytest.mark.parametrize(
+    "field, text, value, label",
+    [
+        ("size", "0", 0, "Size"),
+        ("style_weight", "-1", -1.0, "Style weight"),
+        ("init", "zebra", "zebra", "Initial image"),
+        ("model", "alexnet", "alexnet", "Network"),
+        ("style_layer_weights", "1, 2", (1.0, 2.0), "Style layer weights"),
+    ],
+)
 def test_settings_messages_are_the_engines_with_the_fields_label(client, pair, field, text, value, label):
     with pytest.raises(ImpastoError) as engine:
         Settings(**{"model": "squeezenet1_1", field: value}).resolved()
@@ -140,7 +160,10 @@ def test_a_run_needs_both_images(client, pair):
     assert submit(client, None, [pair[1]]).json()["field"] == "content"
     assert submit(client, pair[0], []).json()["field"] == "styles"
     missing = submit(client, {"id": "0" * 32, "name": "gone.jpg"}, [pair[1]])
-    assert missing.json() == {"field": "images", "message": "an image of this run is no longer on the server: upload it again"}
+    assert missing.json() == {
+        "field": "images",
+        "message": "an image of this run is no longer on the server: upload it again",
+    }
 
 
 def finished_job(data, inputs=None):
@@ -158,15 +181,21 @@ def test_traversal_attempts_touch_nothing(open_client, data, encoded):
     job = finished_job(data)
     client = open_client()
     outside = data.parent / "x.png"
-    answer = client.post("/api/uploads", content=encoded("tubingen.jpg", 40, "PNG"), headers={"X-Filename": "../../x.png"})
+    answer = client.post(
+        "/api/uploads", content=encoded("tubingen.jpg", 40, "PNG"), headers={"X-Filename": "../../x.png"}
+    )
     assert answer.json()["name"] == "x.png" and not outside.exists()
     for bad in ("../../x.png", "..%2F..%2Fx", "/etc/passwd", "A" * 32):
         assert submit(client, {"id": bad, "name": "x"}, [answer.json()]).json()["field"] == "content"
     assert client.get(f"/api/jobs/{job['id']}/files/result.png").status_code == 200
     for path in (
-        f"/api/jobs/{job['id']}/files/..%2Fjobs.sqlite3", f"/api/jobs/{job['id']}/files/..%2F..%2Fjobs.sqlite3",
-        f"/api/jobs/{job['id']}/files/inputs%2Fcontent.jpg", "/api/jobs/..%2F..%2Fjobs.sqlite3/files/result.png",
-        "/api/jobs/../../jobs.sqlite3", "/static/..%2F..%2Fstore.py", "/static/../server.py",
+        f"/api/jobs/{job['id']}/files/..%2Fjobs.sqlite3",
+        f"/api/jobs/{job['id']}/files/..%2F..%2Fjobs.sqlite3",
+        f"/api/jobs/{job['id']}/files/inputs%2Fcontent.jpg",
+        "/api/jobs/..%2F..%2Fjobs.sqlite3/files/result.png",
+        "/api/jobs/../../jobs.sqlite3",
+        "/static/..%2F..%2Fstore.py",
+        "/static/../server.py",
         "/api/uploads/..%2F..%2Fjobs.sqlite3/thumb",
     ):
         answer = client.get(path)
@@ -193,7 +222,9 @@ def test_jobs_queue_run_one_at_a_time_and_stop_keeps_the_image(client, pair, wai
     wait_for(client, long["id"], lambda job: job["state"] == "running")
     assert client.get(f"/api/jobs/{short['id']}").json()["state"] == "queued"  # one job at a time
     assert client.post(f"/api/jobs/{cancelled['id']}/stop").json()["state"] == "cancelled"
-    wait_for(client, long["id"], lambda job: job["iteration"] > 0 or (data / "jobs" / long["id"] / "latest.png").exists())
+    wait_for(
+        client, long["id"], lambda job: job["iteration"] > 0 or (data / "jobs" / long["id"] / "latest.png").exists()
+    )
     client.post(f"/api/jobs/{long['id']}/stop")
     stopped = wait_for(client, long["id"], lambda job: job["state"] != "running")
     assert stopped["state"] == "stopped" and 0 <= stopped["iteration"] < 2000
@@ -246,16 +277,28 @@ def test_restart_keeps_the_gallery_and_marks_a_dead_run_interrupted(open_client,
 
 
 def test_settings_are_stored_as_given_for_run_again(client, pair, wait_for):
-    job = submit(client, pair[0], [pair[1]], style_layers="relu1, fire2", preserve_color="luminance", normalize_vgg=False).json()
+    job = submit(
+        client, pair[0], [pair[1]], style_layers="relu1, fire2", preserve_color="luminance", normalize_vgg=False
+    ).json()
     assert job["settings"] == {
-        "size": 64, "iterations": 8, "style_loss": "gram-relative", "style_layers": ["relu1", "fire2"],
-        "preserve_color": "luminance", "normalize_vgg": False, "model": "squeezenet1_1",
+        "size": 64,
+        "iterations": 8,
+        "style_loss": "gram-relative",
+        "style_layers": ["relu1", "fire2"],
+        "preserve_color": "luminance",
+        "normalize_vgg": False,
+        "model": "squeezenet1_1",
     }
     assert job["inputs"]["content"]["name"] == "tubingen.jpg" and job["inputs"]["styles"][0]["file"] == "style-1.jpg"
-    again = client.post("/api/jobs", json={
-        "settings": {**job["settings"], "seed": 4}, "content": job["inputs"]["content"],
-        "styles": job["inputs"]["styles"], "parent": job["id"],
-    }).json()
+    again = client.post(
+        "/api/jobs",
+        json={
+            "settings": {**job["settings"], "seed": 4},
+            "content": job["inputs"]["content"],
+            "styles": job["inputs"]["styles"],
+            "parent": job["id"],
+        },
+    ).json()
     assert again["parent"] == job["id"] and again["settings"]["seed"] == 4
     assert json.loads(json.dumps(again["settings"]))["style_layers"] == ["relu1", "fire2"]
 
@@ -269,6 +312,8 @@ def test_stopping_the_server_keeps_the_running_image_and_the_queue(open_client, 
 
     client = open_client()
     interrupted = client.get(f"/api/jobs/{running['id']}").json()
-    assert interrupted["state"] == "interrupted" and interrupted["message"].startswith("the server stopped at iteration")
+    assert interrupted["state"] == "interrupted" and interrupted["message"].startswith(
+        "the server stopped at iteration"
+    )
     assert {"result.png", "animation.gif", "comparison.png"} <= set(interrupted["files"])
     assert wait_for(client, waiting["id"], lambda job: job["state"] == "done")["iteration"] == 2

@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import IMAGES
 from PIL import Image
 
-from conftest import IMAGES
 from impasto.record.provenance import read_record
 
 pytestmark = pytest.mark.browser
@@ -165,7 +165,15 @@ def api(url, path, body=None, raw=None, name=None):
 def test_a_crashed_server_restarts_with_its_gallery_and_the_run_interrupted(site, tab):
     photo = api(site.url, "/api/uploads", raw=(IMAGES / "tubingen.jpg").read_bytes(), name="tubingen.jpg")
     art = api(site.url, "/api/uploads", raw=(IMAGES / "starry_night.jpg").read_bytes(), name="starry_night.jpg")
-    job = api(site.url, "/api/jobs", {"settings": {"size": "96", "iterations": "5000", "style_loss": "gram-relative"}, "content": photo, "styles": [art]})
+    job = api(
+        site.url,
+        "/api/jobs",
+        {
+            "settings": {"size": "96", "iterations": "5000", "style_loss": "gram-relative"},
+            "content": photo,
+            "styles": [art],
+        },
+    )
     latest = site.data / "jobs" / job["id"] / "latest.png"
     deadline = time.monotonic() + 60
     while not latest.exists():

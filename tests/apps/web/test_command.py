@@ -4,8 +4,8 @@ and its one-line errors."""
 from pathlib import Path
 
 import pytest
-
 from conftest import SQUEEZENET_WEIGHTS
+
 from impasto.apps.cli import main
 from impasto.apps.web.config import default_data_folder
 
@@ -36,7 +36,17 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
     bound = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda server: bound.append(server.config.host))
     data = tmp_path / "runs"
-    argv = ["serve", "--host", "0.0.0.0", "--port", "9000", "--data", str(data), "--weights-squeezenet1_1", str(SQUEEZENET_WEIGHTS)]
+    argv = [
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "9000",
+        "--data",
+        str(data),
+        "--weights-squeezenet1_1",
+        str(SQUEEZENET_WEIGHTS),
+    ]
     assert main(argv) == 0
     out, err = capsys.readouterr()
     assert err == (
@@ -49,7 +59,10 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
 
 def test_serve_names_a_missing_weights_file(capsys, tmp_path):
     assert main(["serve", "--data", str(tmp_path), "--weights-vgg19", str(tmp_path / "vgg.pth")]) == 1
-    assert capsys.readouterr().err == f"impasto: error: weights file for vgg19 not found: {tmp_path / 'vgg.pth'}: check the path\n"
+    assert (
+        capsys.readouterr().err
+        == f"impasto: error: weights file for vgg19 not found: {tmp_path / 'vgg.pth'}: check the path\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -57,8 +70,18 @@ def test_serve_help_names_its_options(capsys):
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     text = capsys.readouterr().out
-    for option in ("--host", "--port", "--data", "--model", "--weights", "--weights-vgg19", "--weights-squeezenet1_1",
-                   "--device", "--max-upload-mb", "--max-size"):
+    for option in (
+        "--host",
+        "--port",
+        "--data",
+        "--model",
+        "--weights",
+        "--weights-vgg19",
+        "--weights-squeezenet1_1",
+        "--device",
+        "--max-upload-mb",
+        "--max-size",
+    ):
         assert option in text
 
 

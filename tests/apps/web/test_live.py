@@ -17,7 +17,9 @@ from impasto.record.provenance import read_record
 
 def test_previews_are_throttled_and_progress_spans_the_scales(tmp_path, content_path, style_path):
     settings = Settings(model="squeezenet1_1", weights="random")
-    outputs = RunOutputs(OutputOptions(quiet=True), settings, str(content_path), [str(style_path)], tmp_path / "out.png")
+    outputs = RunOutputs(
+        OutputOptions(quiet=True), settings, str(content_path), [str(style_path)], tmp_path / "out.png"
+    )
     outputs.started("cpu", "random")
     events, saved = [], []
     live = LiveRun("a" * 32, 100, outputs, tmp_path / "latest.png", events.append, saved.append)
@@ -25,7 +27,11 @@ def test_previews_are_throttled_and_progress_spans_the_scales(tmp_path, content_
     started = time.monotonic()
     for scale, iterations in ((0, 40), (1, 60)):
         for i in range(iterations + 1):
-            live(Iterate(i, iterations, {"content": 1.0, "style": float("nan"), "total": 10 / (i + 1)}, 0.0, scale, 2, pixels))
+            live(
+                Iterate(
+                    i, iterations, {"content": 1.0, "style": float("nan"), "total": 10 / (i + 1)}, 0.0, scale, 2, pixels
+                )
+            )
     elapsed = time.monotonic() - started
 
     previews = [e for e in events if e["type"] == "preview"]
