@@ -24,7 +24,9 @@ from impasto.image.convert import ARRAY_TYPES, array_to_image, srgb_profile, to_
 from impasto.image.deep import encode_png16, encode_tiff16
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
-"""What the engine takes as an image: a file path, a PIL image of any mode, or a NumPy array."""
+"""What the engine takes as an image: a file path, a PIL image of any mode, or a NumPy array
+(HxW grey, HxWx3 RGB or HxWx4 RGBA). Samples are read by their type: uint8 0..255, uint16
+0..65535, float 0..1 (clipped), bool black or white; see `impasto.image.convert`."""
 
 MAX_INPUT_PIXELS = 20_000 * 20_000
 """Inputs with more pixels than this are refused as too large (decompression-bomb guard)."""
@@ -82,8 +84,9 @@ def read_image(path: str | os.PathLike[str], what: str = "input image", setting:
     MAX_INPUT_PIXELS.
     """
     data = read_input(path, what, setting)
-    with opened_image(data, f"{setting + ' ' if setting else ''}{what} {Path(path)}", setting) as image:
-        return LoadedImage(Path(path), to_rgb(image), hashlib.sha256(data).hexdigest())
+    label = f"{setting + ' ' if setting else ''}{what} {Path(path)}"
+    with opened_image(data, label, setting) as image:
+        return LoadedImage(Path(path), to_rgb(image, label, setting), hashlib.sha256(data).hexdigest())
 
 
 def load_image(path: str | os.PathLike[str], what: str = "input image", setting: str | None = None) -> Image.Image:
@@ -116,10 +119,16 @@ def opened_image(data: bytes, label: str, setting: str | None = None) -> Iterato
 
 def as_image(source: ImageInput, what: str = "input image") -> Image.Image:
     """Any accepted image input as upright 8-bit sRGB RGB: one conversion for paths, PIL
-    images of any mode and NumPy arrays (ARRAY_TYPES)."""
+    images of any mode and NumPy arrays (`ImageInput`).
+
+    Samples are read by their type, never guessed from their values: uint8 as 0..255,
+    uint16 (and 16-bit Pillow modes) as 0..65535, float (and mode F) as 0..1, with slight
+    overshoot clipped, bool as black or white. NaN or infinite values, and values outside
+    their type's range, raise a one-line ImpastoError saying what to do.
+    """
     if isinstance(source, Image.Image):
         with opened_image_of(source, what) as image:
-            converted = to_rgb(image)
+            converted = to_rgb(image, what)
     elif isinstance(source, np.ndarray):
         converted = to_rgb(array_to_image(source, what))
     elif isinstance(source, (str, os.PathLike)):
@@ -143,6 +152,11 @@ def opened_image_of(image: Image.Image, what: str) -> Iterator[Image.Image]:
     except ImpastoError:
         raise
     except Exception as error:
+        if isinstance(error, ValueError) and "closed image" in str(error):  # Pillow: "Operation on closed image"
+            raise ImpastoError(
+                f"{what} is a PIL image that was already closed: pass it while it is open (inside its "
+                "`with Image.open(...)` block), or pass its path"
+            ) from error
         raise ImpastoError(
             f"{what} is corrupt or truncated ({_one_line(error)}): re-export or re-download it"
         ) from error

@@ -134,10 +134,20 @@ def test_pil_image_is_turned_upright_like_a_file(tmp_path) -> None:
         (np.full((20, 20, 3), 128, np.uint8), 128),
         (np.full((20, 20), 65535, np.uint16), 255),
         (np.full((20, 20, 3), 0.5, np.float32), 128),
-        (np.full((20, 20, 3), 100.0), 100),
+        (np.full((20, 20, 3), 1.02), 255),  # a resampling overshoot, clipped
+        (np.full((20, 20, 3), -0.01, np.float16), 0),
+        (np.full((20, 20), True), 255),
         (np.dstack([np.zeros((20, 20, 3)), np.zeros((20, 20))]), 255),  # transparent: white
     ],
-    ids=["uint8", "uint16-grey", "float-unit", "float-255", "float-rgba-transparent"],
+    ids=[
+        "uint8",
+        "uint16-grey",
+        "float-unit",
+        "float-overshoot",
+        "float16-undershoot",
+        "bool",
+        "float-rgba-transparent",
+    ],
 )
 def test_numpy_arrays_are_accepted(values, expected) -> None:
     image = as_image(values)

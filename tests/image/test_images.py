@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import struct
 import zlib
@@ -145,15 +146,30 @@ def test_sixteen_bit_grey_scaled_not_clipped(tmp_path: Path, dtype: np.dtype, na
     ("values", "expected"),
     [
         ([0.0, 0.5, 1.0], [0, 128, 255]),  # 0..1 floats
-        ([0.0, 100.0, 255.0], [0, 100, 255]),  # 0..255 floats
-        ([0.0, 32768.0, 65535.0], [0, 128, 255]),  # 16-bit range floats
-        ([-5.0, float("nan"), 0.5], [0, 0, 128]),  # out of range and NaN
+        ([0.0, 0.5, 1.02], [0, 128, 255]),  # a resampling overshoot is clipped, not taken as 0..255
+        ([-0.03, 0.25, 0.75], [0, 64, 191]),
     ],
 )
-def test_float_grey(tmp_path: Path, values: list[float], expected: list[int]) -> None:
+def test_float_grey_is_read_as_0_to_1(tmp_path: Path, values: list[float], expected: list[int]) -> None:
     path = _saved(Image.fromarray(np.array([values], dtype=np.float32)), tmp_path / "float.tif")
     assert Image.open(path).mode == "F"
     assert _pixels(load_image(path)) == [(v, v, v) for v in expected]
+
+
+@pytest.mark.parametrize(
+    ("values", "needle"),
+    [
+        ([0.0, 100.0, 255.0], "has float pixel values from 0 to 255, but float pictures are read as 0..1: divide"),
+        ([0.0, 32768.0, 65535.0], "has float pixel values from 0 to 65535, but float pictures are read as 0..1"),
+        ([-5.0, 0.5, 0.5], "has float pixel values from -5 to 0.5"),
+        ([0.0, float("nan"), 0.5], "has NaN or infinite pixel values: replace them"),
+        ([0.0, float("inf"), 0.5], "has NaN or infinite pixel values"),
+    ],
+)
+def test_float_grey_outside_0_to_1_is_refused(tmp_path: Path, values: list[float], needle: str) -> None:
+    path = _saved(Image.fromarray(np.array([values], dtype=np.float32)), tmp_path / "float.tif")
+    with pytest.raises(ImpastoError, match=re.escape(f"content image {path} {needle}")):
+        load_image(path, "content image")
 
 
 def test_exif_orientation_applied(tmp_path: Path) -> None:
