@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "serve": "impasto.apps.web.command",
     "batch": "impasto.apps.batch.command",
     "video": "impasto.apps.video.command",
+    "weights": "impasto.apps.weights.command",
 }
 """Each subcommand's module, which defines `main(argv) -> int`."""
 

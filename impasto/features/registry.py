@@ -1,8 +1,9 @@
 """The model registry: everything impasto knows about each feature network, in one place.
 
 A `ModelSpec` names the layer builder, the default content and style layers and style
-weight, the official weights (URL, file name, SHA-256) and the tiling halo. Layer names and
-torchvision state-dict keys are both derived from one walk over the builder's layer stack.
+weight, the official weights (URL, file name, SHA-256, size), any weights built into the
+package, and the tiling halo. Layer names and torchvision state-dict keys are both derived
+from one walk over the builder's layer stack.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ from impasto.features.networks import (
 
 
 @dataclass(frozen=True)
+class BuiltinWeights:
+    """Weights that ship inside the package, xz-compressed without loss: used when no weights are named."""
+
+    resource: str  # file name in impasto/features/builtin/
+    sha256: str  # of the decompressed file: what a run's provenance records
+    preprocessing: str
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One feature network: how to build it, its defaults and its official weights."""
 
@@ -38,8 +48,10 @@ class ModelSpec:
     url: str
     filename: str
     sha256: str  # full digest of the official file (its first 8 hex digits are in the file name)
+    download_mb: int  # size of the official file in megabytes (MiB), as torchvision states it
     halo: int  # pixels of context a tile needs: about the receptive-field radius of the deepest default layer
     fp32_channels_last: bool = False  # whether the channels-last layout is faster in fp32 on CPUs (measured)
+    builtin: BuiltinWeights | None = None  # used instead of a download when no weights are named
 
     def layer_names(self) -> list[str]:
         """All named layers, shallow to deep."""
@@ -64,6 +76,7 @@ REGISTRY: dict[str, ModelSpec] = {
         url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
         filename="vgg19-dcbb9e9d.pth",
         sha256="dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
+        download_mb=548,
         halo=96,
     ),
     "squeezenet1_1": ModelSpec(
@@ -78,11 +91,20 @@ REGISTRY: dict[str, ModelSpec] = {
         url="https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
         filename="squeezenet1_1-b8a52dc0.pth",
         sha256="b8a52dc049b60e4b6ab68ad0df457362afab8b6304b2febdc1650a5dab4d7e7b",
+        download_mb=5,
         halo=96,
         fp32_channels_last=True,
+        # The ImageNet weights of the Caffe release (BSD 2-Clause), in torchvision's key layout.
+        builtin=BuiltinWeights(
+            resource="squeezenet1_1-caffe.pth.xz",
+            sha256="87a624dfb1814635323c48dd83bf947578a718da64e8bc12c4601b959b34e54c",
+            preprocessing="caffe",
+        ),
     ),
 }
 MODELS = tuple(REGISTRY)
+BUILTIN_MODELS = tuple(name for name, entry in REGISTRY.items() if entry.builtin is not None)
+"""The networks that run with no download, offline, on the first start."""
 
 
 def spec(model: str) -> ModelSpec:

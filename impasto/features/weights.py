@@ -1,39 +1,42 @@
-"""Find, download, verify, cache and load the feature-network weights."""
+"""Find, verify, cache and load the feature-network weights: built into the package, the
+official download, or a user's file.
+
+`weights` names them: None for the network's default (its built-in weights where it has
+them, else the official download), "official" for torchvision's download, "random" for an
+untrained network, or a file path.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import http.client
+import io
 import json
+import lzma
 import os
 import tempfile
-import urllib.error
-import urllib.request
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib.resources import files
 from pathlib import Path
-from typing import BinaryIO
 
 import torch
 
 from impasto.atomic import write_text_atomic
 from impasto.errors import ImpastoError
+from impasto.features.cache import cache_dir, compact_file, official_file, unavailable
+from impasto.features.download import DownloadFailed, Progress, cache_write_error, download, matches
 from impasto.features.registry import REGISTRY, spec
 from impasto.files import open_input
 
-CONNECT_TIMEOUT_S = 10.0
 _CHUNK = 1 << 20
-_NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
+OFFICIAL = "official"
+RANDOM = "random"
+NAMED_WEIGHTS = (OFFICIAL, RANDOM)
+"""Values of `weights` that name weights rather than a file."""
 
-
-# Known Caffe-preprocessed files: the SqueezeNet 1.1 conversion in shared/models (full digest)
-# and neural-style-pt's converted VGG-19 `vgg19-d01eb7cb.pth` (only the file-name prefix of
-# its SHA-256 is known, verified the way torch.hub does).
-_CAFFE_SHA256 = (
-    "87a624dfb1814635323c48dd83bf947578a718da64e8bc12c4601b959b34e54c",
-    "d01eb7cb",
-)
+# neural-style-pt's Caffe-converted VGG-19 `vgg19-d01eb7cb.pth`: only the file-name prefix of
+# its SHA-256 is known, verified the way torch.hub does. The built-in weights are known by the registry.
+_CAFFE_SHA256 = ("d01eb7cb",)
 
 FORMATS = ("torchvision", "caffe")
 
@@ -48,12 +51,9 @@ class LoadedWeights:
     source: str
 
 
-def cache_dir() -> Path:
-    """The weights cache: `$IMPASTO_CACHE` if set, else torch.hub's checkpoints folder."""
-    override = os.environ.get("IMPASTO_CACHE")
-    if override:
-        return Path(override).expanduser()
-    return Path(torch.hub.get_dir()) / "checkpoints"
+def names_a_file(weights: str | os.PathLike[str] | None) -> bool:
+    """Whether `weights` is a file path, not the default (None), "official" or "random"."""
+    return weights is not None and str(weights) not in NAMED_WEIGHTS
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -93,10 +93,13 @@ def remembered_sha256(path: Path) -> str:
 
 def weights_sha256(model: str, weights: str | os.PathLike[str] | None) -> str:
     """The checksum a Stylizer of these weights records, known without loading the network:
-    'random', the official file's published digest, or the user's file's (remembered) hash."""
-    if str(weights) == "random":
-        return "random"
-    if weights is None:
+    'random', the built-in or official file's published digest, or the user's file's (remembered) hash."""
+    if str(weights) == RANDOM:
+        return RANDOM
+    builtin = spec(model).builtin
+    if weights is None and builtin is not None:
+        return builtin.sha256
+    if weights is None or str(weights) == OFFICIAL:
         return spec(model).sha256
     try:
         return remembered_sha256(Path(weights).expanduser())
@@ -104,73 +107,6 @@ def weights_sha256(model: str, weights: str | os.PathLike[str] | None) -> str:
         raise ImpastoError(
             f"weights {weights}: cannot read it ({error.strerror}): check the path", "weights"
         ) from error
-
-
-def _matches(digest: str, expected: str) -> bool:
-    return digest.startswith(expected.lower())
-
-
-def _one_line(error: BaseException) -> str:
-    """A short single-line reason for an error (URLError's wrapped reason, not its repr)."""
-    plain_url_error = type(error) is urllib.error.URLError  # HTTPError's str is already good
-    text = " ".join(str(error.reason if plain_url_error else error).split())
-    return text or type(error).__name__
-
-
-def _cache_write_error(folder: Path, error: OSError) -> ImpastoError:
-    return ImpastoError(
-        f"cannot write to the weights cache {folder} ({_one_line(error)}): set IMPASTO_CACHE to a writable folder"
-    )
-
-
-Progress = Callable[[int, int | None], None]
-"""Told (bytes so far, total bytes or None) as a download goes; the CLI draws it as a bar."""
-
-
-def _fetch(url: str, out: BinaryIO, progress: Progress | None) -> str:
-    """Stream `url` into `out`, reporting progress; return the data's SHA-256."""
-    digest = hashlib.sha256()
-    done = 0
-    with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        while chunk := response.read(_CHUNK):
-            out.write(chunk)
-            digest.update(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    return digest.hexdigest()
-
-
-def download(
-    url: str, dest: Path, expected_sha256: str, *, label: str = "weights", progress: Progress | None = None
-) -> Path:
-    """Download `url` to `dest` via a temp file, keeping it only if its SHA-256 matches."""
-    dest = Path(dest)
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    except OSError as error:
-        raise _cache_write_error(dest.parent, error) from error
-    try:
-        with os.fdopen(fd, "wb") as out:
-            actual = _fetch(url, out, progress)
-        if not _matches(actual, expected_sha256):
-            raise ImpastoError(
-                f"download of {url} is corrupt (sha256 {actual}, expected {expected_sha256}) "
-                "and was deleted: run again to retry, or pass --weights FILE"
-            )
-        os.replace(tmp_name, dest)
-    except _NETWORK_ERRORS as error:
-        raise ImpastoError(
-            f"cannot download {label} from {url} ({_one_line(error)}): download that file "
-            f"yourself and put it at {dest}, or pass --weights FILE"
-        ) from error
-    except OSError as error:
-        raise _cache_write_error(dest.parent, error) from error
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    return dest
 
 
 def _features(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
@@ -222,7 +158,8 @@ def check_weights_file(path: Path) -> None:
         )
 
 
-def _read(path: Path, model: str) -> dict[str, torch.Tensor]:
+def read_file(path: Path, model: str) -> dict[str, torch.Tensor]:
+    """The feature tensors of a weights file, or a one-line error saying why it cannot be used."""
     try:
         with warnings.catch_warnings():  # torch's warnings about odd pickles: the error below says it in one line
             warnings.simplefilter("ignore")
@@ -241,13 +178,25 @@ def _read(path: Path, model: str) -> dict[str, torch.Tensor]:
     return _features(obj, model, f"weights file {path}")
 
 
-def _preprocessing(weights_format: str, digest: str, path: Path) -> str:
+def known_file(digest: str) -> tuple[str, str] | None:
+    """(what the file is, its preprocessing) for a file known by its SHA-256, else None."""
+    for source in REGISTRY.values():
+        if matches(digest, source.sha256):
+            return f"torchvision's official {source.display} weights", "torchvision"
+        if source.builtin is not None and matches(digest, source.builtin.sha256):
+            return f"impasto's built-in {source.display} weights", source.builtin.preprocessing
+    if any(matches(digest, h) for h in _CAFFE_SHA256):
+        return "neural-style-pt's Caffe VGG-19 conversion", "caffe"
+    return None
+
+
+def guess_preprocessing(weights_format: str, digest: str, path: Path) -> str:
+    """The preprocessing a file's weights expect: as given, else known by its digest, else by its name."""
     if weights_format != "auto":
         return weights_format
-    if any(_matches(digest, h) for h in _CAFFE_SHA256):
-        return "caffe"
-    if any(_matches(digest, s.sha256) for s in REGISTRY.values()):
-        return "torchvision"
+    known = known_file(digest)
+    if known is not None:
+        return known[1]
     return "caffe" if "caffe" in path.name.lower() else "torchvision"
 
 
@@ -262,7 +211,7 @@ def _save_compact(path: Path, features: dict[str, torch.Tensor], digest: str) ->
         finally:
             Path(tmp_name).unlink(missing_ok=True)
     except OSError as error:
-        raise _cache_write_error(path.parent, error) from error
+        raise cache_write_error(path.parent, error) from error
 
 
 def _load_compact(path: Path, model: str) -> LoadedWeights | None:
@@ -274,7 +223,7 @@ def _load_compact(path: Path, model: str) -> LoadedWeights | None:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         features = _features(saved, model, str(path))
         digest = saved["sha256"]
-        if not _matches(digest, source.sha256):
+        if not matches(digest, source.sha256):
             raise ValueError("cache built from another file")
     except Exception:  # unreadable, incomplete or stale: rebuild it
         path.unlink(missing_ok=True)
@@ -284,24 +233,43 @@ def _load_compact(path: Path, model: str) -> LoadedWeights | None:
 
 def _load_official(model: str, progress: Progress | None) -> LoadedWeights:
     source = spec(model)
-    folder = cache_dir()
-    compact = folder / f"impasto-{model}-features-{source.sha256[:8]}.pt"
+    compact = compact_file(model)
     cached = _load_compact(compact, model)
     if cached is not None:
         return cached
-    original = folder / source.filename
-    label = f"{source.display} weights"
+    original = official_file(model)
     if not original.is_file():
-        download(source.url, original, source.sha256, label=label, progress=progress)
+        try:
+            download(source.url, original, source.sha256, progress=progress)
+        except DownloadFailed as failed:
+            raise unavailable(model, failed.reason) from failed
     digest = sha256_file(original)
-    if not _matches(digest, source.sha256):
+    if not matches(digest, source.sha256):
         raise ImpastoError(
-            f"{original} is not the official {label} file (sha256 {digest}, expected "
+            f"{original} is not the official {source.display} weights file (sha256 {digest}, expected "
             f"{source.sha256}): delete it to download again, or pass --weights {original}"
         )
-    features = _read(original, model)
+    features = read_file(original, model)
     _save_compact(compact, features, digest)
     return LoadedWeights(features, "torchvision", digest, source.url)
+
+
+def _load_builtin(model: str) -> LoadedWeights:
+    """The weights that ship inside the package: decompressed in memory, checked, nothing written."""
+    builtin = spec(model).builtin
+    assert builtin is not None
+    resource = files("impasto.features") / "builtin" / builtin.resource
+    try:
+        data = lzma.decompress(resource.read_bytes())
+    except (OSError, lzma.LZMAError) as error:
+        raise ImpastoError(
+            f"the built-in {spec(model).display} weights cannot be read ({error}): reinstall impasto"
+        ) from error
+    if hashlib.sha256(data).hexdigest() != builtin.sha256:
+        raise ImpastoError(f"the built-in {spec(model).display} weights are damaged: reinstall impasto")
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    features = _features(state, model, f"the built-in {spec(model).display} weights")
+    return LoadedWeights(features, builtin.preprocessing, builtin.sha256, f"built-in {builtin.resource}")
 
 
 def load_weights(
@@ -310,18 +278,20 @@ def load_weights(
     weights_format: str = "auto",
     progress: Progress | None = None,
 ) -> LoadedWeights:
-    """Load `model`'s feature weights: the official ones (downloaded and cached) or a file.
+    """Load `model`'s feature weights: built in (None, where the network has them), the official
+    ones (None otherwise, or "official": downloaded once and cached) or a file.
 
     `weights_format` is "auto" (known checksums, then "caffe" in the file name), "torchvision"
     or "caffe"; it sets the preprocessing the weights expect.
     """
-    spec(model)  # an unknown model is named with the choices
+    source = spec(model)  # an unknown model is named with the choices
     if weights_format not in ("auto", *FORMATS):
         raise ImpastoError(f"unknown weights format {weights_format!r}: choose auto, {', '.join(FORMATS)}")
-    if weights is None:
-        loaded = _load_official(model, progress)
+    if weights is None or str(weights) == OFFICIAL:
+        use_builtin = weights is None and source.builtin is not None
+        loaded = _load_builtin(model) if use_builtin else _load_official(model, progress)
         return loaded if weights_format == "auto" else replace(loaded, preprocessing=weights_format)
-    if str(weights) == "random":
+    if str(weights) == RANDOM:
         raise ImpastoError(
             "weights 'random' means an untrained network, which load_weights does not build: "
             "let the network module initialise it, or pass a weights FILE"
@@ -329,5 +299,5 @@ def load_weights(
     path = Path(weights).expanduser()
     check_weights_file(path)
     digest = remembered_sha256(path)
-    features = _read(path, model)
-    return LoadedWeights(features, _preprocessing(weights_format, digest, path), digest, str(path))
+    features = read_file(path, model)
+    return LoadedWeights(features, guess_preprocessing(weights_format, digest, path), digest, str(path))

@@ -1,0 +1,1 @@
+"""`impasto weights`: list, fetch and verify the networks' weights, and show where they are kept."""
