@@ -44,7 +44,12 @@ def paper_terms(
 
 def layers_of(terms: Sequence[Term]) -> tuple[str, ...]:
     """The feature layers the terms read, each once, in order of first use."""
-    return tuple(dict.fromkeys(layer for term in terms for layer in getattr(term.module, "layers", ())))
+    return tuple(dict.fromkeys(layer for term in terms for layer in _layers(term.module)))
+
+
+def _layers(module: nn.Module) -> tuple[str, ...]:
+    """The feature layers a term's module reads (none for a term of the pixels alone)."""
+    return tuple(getattr(module, "layers", ()))
 
 
 class Objective(nn.Module):
@@ -56,12 +61,13 @@ class Objective(nn.Module):
         self.terms = list(terms)
         self.modules_ = nn.ModuleList(term.module for term in self.terms)  # buffers follow .to(device)
         self.layers = layers_of(self.terms)
-        readers = [term for term in self.terms if term.weight and getattr(term.module, "layers", ())]
-        streamed = readers if all(isinstance(term.module, LayerTerm) for term in readers) else []
-        self.streamed = {
-            layer: [term for term in streamed if layer in term.module.layers] for layer in layers_of(streamed)
-        }
-        """The layers evaluated as the network computes them, each with the terms that read it."""
+        readers = [term for term in self.terms if term.weight and _layers(term.module)]
+        layered = [(term.name, term.module) for term in readers if isinstance(term.module, LayerTerm)]
+        self.streamed: dict[str, list[tuple[str, LayerTerm]]] = {}
+        """The layers evaluated as the network computes them, each with the terms (name, module) that read it."""
+        for name, module in layered if len(layered) == len(readers) else []:
+            for layer in module.layers:
+                self.streamed.setdefault(layer, []).append((name, module))
 
     def term(self, name: str) -> Term:
         """The term reported as `name`."""
@@ -79,8 +85,8 @@ class Objective(nn.Module):
         def consumer(layer: str) -> Callable[[torch.Tensor], None]:
             def take(features: torch.Tensor) -> None:
                 with torch.autocast(features.device.type, enabled=False):  # losses in float32
-                    for term in self.streamed[layer]:
-                        shares[term.name] = shares.get(term.name, zero) + term.module.layer_loss(layer, features)
+                    for name, module in self.streamed[layer]:
+                        shares[name] = shares.get(name, zero) + module.layer_loss(layer, features)
 
             return take
 

@@ -39,6 +39,11 @@ def _sqrtm(matrix: torch.Tensor) -> torch.Tensor:
 class WassersteinStyleLoss(nn.Module):
     """Relative squared 2-Wasserstein distance between the features' Gaussian and the target's."""
 
+    mean: torch.Tensor
+    cov: torch.Tensor
+    cov_sqrt: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, mean: torch.Tensor, second_moment: torch.Tensor, eps: float = 1e-5) -> None:
         super().__init__()
         cov = second_moment - torch.outer(mean, mean)
@@ -67,11 +72,14 @@ def sorted_quantiles(features: torch.Tensor, count: int = QUANTILES) -> torch.Te
 
 def blend_quantiles(quantiles: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
     """Weighted average of quantile functions: the 1-D Wasserstein barycentre of the histograms."""
-    return sum(w * q for w, q in zip(weights, quantiles)) / sum(weights)
+    return sum((w * q for w, q in zip(weights, quantiles)), torch.zeros_like(quantiles[0])) / sum(weights)
 
 
 class HistogramStyleLoss(nn.Module):
     """Relative Gram loss plus the relative distance to the per-channel histogram-matched features."""
+
+    quantiles: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(self, target_gram: torch.Tensor, quantiles: torch.Tensor) -> None:
         super().__init__()

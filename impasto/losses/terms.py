@@ -16,7 +16,7 @@ Everything is accumulated in float32, whatever precision the network ran in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -39,7 +39,7 @@ class _ChannelMoments(torch.autograd.Function):
     def backward(
         ctx: torch.autograd.function.FunctionCtx, grad_mean: torch.Tensor, grad_gram: torch.Tensor
     ) -> torch.Tensor:
-        (flat,) = ctx.saved_tensors
+        (flat,) = ctx.saved_tensors  # type: ignore[attr-defined]  # torch's stub for FunctionCtx omits it
         m = flat.shape[-1]
         return torch.baddbmm((grad_mean / m).unsqueeze(-1), (grad_gram + grad_gram.transpose(1, 2)) / m, flat)
 
@@ -59,6 +59,9 @@ class ContentLoss(nn.Module):
     """Mean squared error between a layer's features and the content image's (relative:
     divided by the target's mean square)."""
 
+    target: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, target: torch.Tensor, relative: bool = False) -> None:
         super().__init__()
         self.register_buffer("target", target.detach().float())
@@ -77,6 +80,9 @@ class ContentLoss(nn.Module):
 class StyleLoss(nn.Module):
     """Squared Gram-matrix difference to a target Gram, scaled by 1/(4 N^2) (relative: by
     the target's squared norm)."""
+
+    target: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(self, target_gram: torch.Tensor, relative: bool = False) -> None:
         super().__init__()
@@ -109,6 +115,11 @@ class MaskedStyleLoss(nn.Module):
     mask, matches target Gram r; the regions' losses are weighted (weights summing to 1,
     as blended styles' are, so one style weight suits both); relative: each region's loss
     divided by its target's squared norm."""
+
+    target: torch.Tensor
+    scale: torch.Tensor
+    masks: torch.Tensor
+    region_weights: torch.Tensor
 
     def __init__(
         self, target_grams: torch.Tensor, masks: torch.Tensor, region_weights: Sequence[float], relative: bool = False
@@ -148,7 +159,7 @@ class LayerTerm(nn.Module):
     """A weighted sum of per-layer losses, whose weights sum to 1. Each layer's share can be
     evaluated alone (`layer_loss`), as soon as the network has computed that layer."""
 
-    def __init__(self, losses: dict[str, nn.Module], layer_weights: Sequence[float]) -> None:
+    def __init__(self, losses: Mapping[str, nn.Module], layer_weights: Sequence[float]) -> None:
         super().__init__()
         self.losses = nn.ModuleDict(losses)
         self.layers = tuple(losses)
@@ -167,7 +178,7 @@ class LayerTerm(nn.Module):
 class ContentTerm(LayerTerm):
     """The content loss of one or more layers, averaged."""
 
-    def __init__(self, losses: dict[str, ContentLoss]) -> None:
+    def __init__(self, losses: Mapping[str, nn.Module]) -> None:
         super().__init__(losses, [1.0] * len(losses))
 
 
