@@ -95,6 +95,11 @@ class Stylizer:
     ) -> Image.Image:
         """Repaints `content` in the manner of `style` (one image or several, blended).
 
+        Each image is a path, a PIL image of any mode or a NumPy array (HxW, HxWx3, HxWx4),
+        read by its type: uint8 0..255, uint16 0..65535, float 0..1 (slight overshoot
+        clipped), bool black or white. NaN, infinities and values outside the type's range
+        raise a one-line `ImpastoError` (see `impasto.image.convert`).
+
         `callback` receives an `Iterate` after every loss evaluation. `control` can stop the
         run early (the current image is returned) and snapshot it for checkpoints. `resume`
         (from `RunControl.resume_state`) continues an earlier run with the same settings.
@@ -197,7 +202,7 @@ class Stylizer:
         if start is None:
             palette = pooled_palette(inputs.styles, blend) if settings.preserve_color == "none" else None
             return initial_image(settings.init, content, settings.init_noise_ratio, settings.seed, palette)
-        pixels = start if isinstance(start, torch.Tensor) else to_tensor(start.convert("RGB"), content.device)
+        pixels = start if isinstance(start, torch.Tensor) else to_tensor(as_image(start, "start image"), content.device)
         pixels = pixels.to(content.device, torch.float32)
         return pixels if pixels.shape == content.shape else _upsample(pixels, content)
 

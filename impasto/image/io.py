@@ -152,7 +152,7 @@ def opened_image_of(image: Image.Image, what: str) -> Iterator[Image.Image]:
     except ImpastoError:
         raise
     except Exception as error:
-        if isinstance(error, ValueError) and "closed image" in str(error):  # Pillow: "Operation on closed image"
+        if _was_closed(image, error):
             raise ImpastoError(
                 f"{what} is a PIL image that was already closed: pass it while it is open (inside its "
                 "`with Image.open(...)` block), or pass its path"
@@ -160,6 +160,14 @@ def opened_image_of(image: Image.Image, what: str) -> Iterator[Image.Image]:
         raise ImpastoError(
             f"{what} is corrupt or truncated ({_one_line(error)}): re-export or re-download it"
         ) from error
+
+
+def _was_closed(image: Image.Image, error: Exception) -> bool:
+    """Whether Pillow failed because the caller had closed `image`: a made image says "Operation
+    on closed image"; a file's image closed before its pixels were read has no file left."""
+    if isinstance(error, ValueError):
+        return "closed image" in str(error)
+    return isinstance(error, AssertionError) and getattr(image, "fp", ...) is None
 
 
 def fitted_size(size: tuple[int, int], longest: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ import os
 import pickle
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from corpus.hostile import (
     _DROP,
@@ -36,6 +37,12 @@ from impasto.features.minimum import min_side
 from impasto.settings import Settings
 
 LONG = "x" * 252 + ".png"  # 256 bytes: one more than the file system allows
+
+
+def _tiff(c: Corpus, values: np.ndarray) -> str:
+    """A TIFF of these raw samples (float or 32-bit integer: outside what impasto reads) as bad.tif."""
+    Image.fromarray(values).save(c.folder / "bad.tif")
+    return "bad.tif"
 
 
 def _minimum() -> int:
@@ -190,6 +197,25 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     ),
     "O-content-pixel-bomb": _content(
         lambda c: c.write("bad.png", _png_claiming(25_000, 25_000)), "bad.png is too large"
+    ),
+    "O-content-float-0-255": _content(
+        lambda c: _tiff(c, np.full((30, 40), 200.0, np.float32)),
+        "content image bad.tif has float pixel values from 200 to 200, but float pictures are read as 0..1",
+        "divide 0..255 values by 255",
+    ),
+    "O-content-float-nan": _content(
+        lambda c: _tiff(c, np.full((30, 40), np.nan, np.float32)),
+        "content image bad.tif has NaN or infinite pixel values: replace them",
+    ),
+    "O-style-int32-beyond-16-bit": lambda c: Case(
+        c.args(style=_tiff(c, np.full((30, 40), 100_000, np.int32))),
+        ("style image bad.tif has integer pixel values from 100000 to 100000, beyond the 16-bit range",),
+    ),
+    "O-mask-float-infinite": _with(
+        lambda c: _tiff(c, np.full((30, 40), np.inf, np.float32)),
+        "--content-mask",
+        "bad.tif",
+        needles=("--content-mask image bad.tif has NaN or infinite pixel values",),
     ),
     "O-style-missing": lambda c: Case(c.args(style="nope.png"), ("style image nope.png does not exist",)),
     "O-mask-missing": _flags("--content-mask", "nope.png", needles=("--content-mask image nope.png does not exist",)),

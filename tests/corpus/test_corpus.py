@@ -23,6 +23,7 @@ from PIL import Image, ImageOps
 
 import impasto.engine
 from impasto.apps.cli import main
+from impasto.errors import ImpastoError
 from impasto.image.convert import to_8bit
 from impasto.image.io import as_image, read_image
 
@@ -163,3 +164,61 @@ def test_numpy_arrays_are_accepted(values, expected) -> None:
 def test_other_inputs_are_a_type_error_naming_what_is_accepted(source) -> None:
     with pytest.raises(TypeError, match=r"content image.*(file path, a PIL image or a NumPy array|must be HxW)"):
         as_image(source, "content image")
+
+
+def test_float_photo_with_one_overshoot_is_stylised_not_black() -> None:
+    """The API case: a 0..1 float photo with one resampled value of 1.02 stays a 0..1 photo."""
+    from impasto import Settings, stylize
+
+    photo = np.asarray(noise(size=(32, 24)), np.float64) / 255
+    photo[0, 0, 0] = 1.02
+    settings = Settings(model="squeezenet1_1", weights="random", size=32, iterations=1, style_weight=0, init="content")
+    expected = np.asarray(noise(size=(32, 24)), int).copy()
+    expected[0, 0, 0] = 255  # the overshoot, clipped
+    assert np.abs(np.asarray(stylize(photo, noise(seed=2), settings), int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        (np.full((8, 8, 3), np.nan), "has NaN or infinite pixel values: replace them"),
+        (np.full((8, 8), -np.inf, np.float32), "has NaN or infinite pixel values"),
+        (np.full((8, 8, 3), 200.0), "float pixel values from 200 to 200, but float pictures are read as 0..1: divide"),
+        (np.full((8, 8), 40000.0), "from 40000 to 40000"),
+        (np.full((8, 8, 3), -3.0), "from -3 to -3"),
+        (Image.fromarray(np.full((8, 8), 255.0, np.float32)), "float pictures are read as 0..1"),  # convert("F")
+        (Image.fromarray(np.full((8, 8), np.nan, np.float32)), "has NaN or infinite pixel values"),
+        (Image.fromarray(np.full((8, 8), 70000, np.int32)), "beyond the 16-bit range 0..65535"),
+        (Image.fromarray(np.full((8, 8), -1, np.int32)), "from -1 to -1, beyond the 16-bit range"),
+    ],
+    ids=[
+        "nan",
+        "minus-infinity",
+        "float-0-255",
+        "float-16-bit",
+        "float-negative",
+        "mode-F-0-255",
+        "mode-F-nan",
+        "mode-I-32-bit",
+        "mode-I-negative",
+    ],
+)
+def test_pixels_outside_their_types_range_are_refused_in_one_line(source, needle) -> None:
+    with pytest.raises(ImpastoError) as refused:
+        as_image(source, "content image")
+    message = str(refused.value)
+    assert message.startswith("content image ") and needle in message and "\n" not in message
+
+
+def test_a_closed_pil_image_is_named_as_closed(tmp_path) -> None:
+    noise().save(tmp_path / "a.png")
+    with Image.open(tmp_path / "a.png") as unread:  # closed before its pixels were read
+        pass
+    made = noise()
+    made.close()
+    for closed in (unread, made):
+        with pytest.raises(ImpastoError, match=r"^style image is a PIL image that was already closed: pass it while"):
+            as_image(closed, "style image")
+    with Image.open(tmp_path / "a.png") as read:  # closed after: Pillow keeps the pixels, so it works
+        read.load()
+    assert np.array_equal(np.asarray(as_image(read)), np.asarray(noise()))
