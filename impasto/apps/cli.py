@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
+import os
 import sys
 import types
 import typing
@@ -127,6 +128,17 @@ def check_backend(args: argparse.Namespace) -> None:
         raise ImpastoError("--address and --workers are for --backend ray")
 
 
+def check_weights(settings: Settings, args: argparse.Namespace | None = None) -> None:
+    """Before any work: the network's weights are here or downloadable, else one line says what
+    to put where and which network runs now. Skipped for a remote Ray cluster, whose workers
+    fetch their own."""
+    from impasto.features.availability import check_available
+
+    remote = args is not None and args.backend == "ray" and (args.address or os.environ.get("RAY_ADDRESS"))
+    if not remote:
+        check_available(settings.model, settings.weights)
+
+
 def output_arguments(parser: argparse.ArgumentParser) -> None:
     """The options for watching and keeping a run (not stylisation settings)."""
     group = parser.add_argument_group("progress and outputs")
@@ -189,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         raise ImpastoError("give a content image and at least one style image (or --replay IMAGE, --resume CKPT)")
     else:
         settings, checkpoint = settings_from(args), None
+    check_weights(settings)
     reads = {"the image it replays": Path(args.replay)} if args.replay else {}
     reads.update({"the checkpoint it resumes": Path(args.resume)} if args.resume else {})
     control = RunControl()

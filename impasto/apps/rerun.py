@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from impasto.errors import ImpastoError
+from impasto.features.registry import spec
+from impasto.features.weights import OFFICIAL, names_a_file
 from impasto.files import short_stem
 from impasto.record.checkpoint import Checkpoint, load_checkpoint
 from impasto.record.options import OutputOptions
@@ -46,10 +48,28 @@ def _replay(args: argparse.Namespace) -> Settings:
     )
     if "weights" not in overrides and "model" not in overrides:
         args.recorded_weights = record["weights_sha256"]
+        settings = _recorded_weights(settings, record["weights_sha256"])
     if args.output is None:
         source = Path(args.replay)
         args.output = str(source.with_name(f"{short_stem(source)}_replay.png"))
     return settings
+
+
+def _recorded_weights(settings: Settings, digest: str) -> Settings:
+    """The weights a record's digest names where its settings alone would now load others: the
+    official download from before the network had built-in weights, or a copy of the built-in
+    weights that is no longer there (the built-in ones are the very same tensors)."""
+    builtin = spec(settings.model).builtin
+    if builtin is None:
+        return settings
+    if settings.weights is None and digest == spec(settings.model).sha256:
+        return dataclasses.replace(settings, weights=OFFICIAL)
+    gone = (
+        settings.weights is not None
+        and names_a_file(settings.weights)
+        and not Path(settings.weights).expanduser().exists()
+    )
+    return dataclasses.replace(settings, weights=None) if gone and digest == builtin.sha256 else settings
 
 
 def check_replayed_weights(args: argparse.Namespace, settings: Settings, weights_sha256: str) -> None:

@@ -13,7 +13,7 @@ from impasto.apps.batch.plan import Job, cross_product, plan_jobs, read_pairs
 from impasto.apps.batch.results import STATUSES, Outcome, ResultWriter, skipped
 from impasto.apps.batch.resume import Finished
 from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
-from impasto.apps.cli import backend_arguments, check_backend, guarded, settings_arguments, settings_from
+from impasto.apps.cli import backend_arguments, check_backend, check_weights, guarded, settings_arguments, settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     """Plans the jobs, skips the finished ones, runs the rest and writes the summary."""
     check_backend(args)
     settings = settings_from(args)
+    check_weights(settings, args)
     out = Path(args.output)
     jobs = plan_jobs(_pairs(args), out)
     outcomes = {} if args.overwrite else _skippable(jobs, Finished(settings))

@@ -10,6 +10,7 @@ from typing import Any
 
 from impasto.apps.ray_pool.worker import one_line
 from impasto.errors import ImpastoError
+from impasto.features.weights import names_a_file
 from impasto.settings import Settings
 
 
@@ -51,8 +52,8 @@ def worker_shape(resources: Mapping[str, float], workers: int | None = None) -> 
 
 def weights_payload(settings: Settings) -> tuple[str, bytes] | None:
     """The weights file's name and bytes when it is a local file, sent to every worker; None
-    for the official weights (each worker downloads and caches them) and 'random'."""
-    if settings.weights in (None, "random"):
+    for the built-in weights, the official ones (each worker downloads and caches them) and 'random'."""
+    if settings.weights is None or not names_a_file(settings.weights):
         return None
     path = Path(settings.weights).expanduser()
     try:

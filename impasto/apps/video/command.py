@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from impasto.apps.cli import backend_arguments, check_backend, guarded, settings_arguments, settings_from
+from impasto.apps.cli import backend_arguments, check_backend, check_weights, guarded, settings_arguments, settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder
@@ -104,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     consistency = Consistency(args.mode, args.temporal_weight, args.frame_iterations, args.long_term)
     cut = Cut(args.start, args.frames, args.every)
     settings.resolved()  # settings errors before the video is decoded
+    check_weights(settings, args)
     local = args.backend == "local"  # Ray's workers load the network, each for itself
     if not local:
         from impasto.apps.ray_pool.cluster import import_ray

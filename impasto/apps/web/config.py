@@ -42,6 +42,9 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     model: str = "vgg19"
     weights: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    """How the page's network menu names each network: where its weights come from (built in,
+    cached, a download) as found at start; a network missing here is shown by its name."""
     device: str = "auto"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_size: int = MAX_SIZE

@@ -62,9 +62,10 @@ def _kind(hint: Any) -> tuple[str, str | None, bool]:
     return hint.__name__, None, False
 
 
-def schema(default_model: str) -> dict[str, Any]:
-    """The form as JSON: each field's kind, default, choices, help and group, plus the
-    defaults each network fills in (shown as placeholders where a field is left empty)."""
+def schema(default_model: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The form as JSON: each field's kind, default, choices, help and group, the network
+    menu's `labels` (e.g. "SqueezeNet 1.1 (built in)"), plus the defaults each network fills
+    in (shown as placeholders where a field is left empty)."""
     hints = typing.get_type_hints(Settings)
     fields = []
     for f in browser_fields():
@@ -86,6 +87,7 @@ def schema(default_model: str) -> dict[str, Any]:
     return {
         "fields": fields,
         "models": {name: spec(name).display for name in MODELS},
+        "model_labels": {name: (labels or {}).get(name, spec(name).display) for name in MODELS},
         "network_defaults": {name: _network_defaults(name) for name in MODELS},
     }
 

@@ -78,7 +78,7 @@ class Api:
         """The form's fields from Settings, and the server's limits."""
         return JSONResponse(
             {
-                **form.schema(self.config.model),
+                **form.schema(self.config.model, self.config.labels),
                 "max_upload_bytes": self.config.max_upload_bytes,
                 "max_size": self.config.max_size,
                 "max_styles": MAX_STYLES,

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check a weights file, or print the cache folder. Without a command: list.",
     )
     parser.set_defaults(action="list", debug=False)
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     actions = parser.add_subparsers(dest="action", title="commands", metavar="{list,fetch,verify,path}")
     actions.add_parser(

@@ -51,7 +51,7 @@ export class SettingsForm {
     }
     let control;
     if (field.choices) {
-      const labels = field.name === "model" ? this.schema.models : {};
+      const labels = field.name === "model" ? this.schema.model_labels : {};
       control = el("select", { id }, ...field.choices.map((c) => el("option", { value: c }, labels[c] || c)));
     } else {
       const numeric = field.kind === "int" || field.kind === "float";
