@@ -51,8 +51,10 @@ class Settings:
     weights: str | None = field(
         default=None,
         metadata=option(
-            "weights file (torchvision layout); default: torchvision's official weights, "
-            "downloaded once and cached; 'random' for a random net (plumbing and timing only)",
+            "weights file (torchvision layout); default: the network's own, built in for squeezenet1_1 "
+            "(no download) and torchvision's official file for vgg19 (downloaded once and cached; "
+            "`impasto weights` lists them); 'official' for torchvision's download of either network; "
+            "'random' for a random net (plumbing and timing only)",
             metavar="FILE",
         ),
     )
