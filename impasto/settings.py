@@ -24,6 +24,7 @@ OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
 DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
 STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist")
+CONTENT_LOSSES = ("feature", "self-similarity")
 # The style weight each normalised loss defaults to in a one-scale run, for every network (see the
 # README's Quality section); "gram", the paper's loss, takes the network's own (registry) weight.
 DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0}
@@ -78,6 +79,15 @@ class Settings:
         metadata=option("relative weight of each style layer, comma-separated (default: equal)", minimum=0),
     )
     content_weight: float = field(default=1.0, metadata=option("weight of the content loss (alpha)", minimum=0))
+    content_loss: str = field(
+        default="feature",
+        metadata=option(
+            "content loss: feature (the paper's, the photo's features themselves) or self-similarity "
+            "(STROTSS: which places look alike, at 1024 fixed positions; keeps the layout and lets surfaces "
+            "be repainted; its default layers are the content and style layers together)",
+            choices=CONTENT_LOSSES,
+        ),
+    )
     style_weight: float | None = field(
         default=None,
         metadata=option(
@@ -278,7 +288,7 @@ class Settings:
         scales = self._default_scales() if self.scales is None else self.scales
         return dataclasses.replace(
             self,
-            content_layers=self.content_layers or net.content_layers,
+            content_layers=self.content_layers or self._default_content_layers(),
             style_layers=style_layers,
             style_layer_weights=layer_weights,
             style_weight=self._default_style_weight(net.style_weight, scales)
@@ -290,6 +300,14 @@ class Settings:
             else self.ema_decay,
             scales=scales,
         )
+
+    def _default_content_layers(self) -> tuple[str, ...]:
+        """The network's content layers; for self-similarity its content and style layers, shallow to deep."""
+        net = spec(self.model)
+        if self.content_loss == "feature":
+            return net.content_layers
+        wanted = {*net.content_layers, *(self.style_layers or net.style_layers)}
+        return tuple(layer for layer in net.layer_names() if layer in wanted)
 
     def _default_scales(self) -> int | None:
         """One per `scale_iterations`, else min_size's count (left open), else `default_scales`."""

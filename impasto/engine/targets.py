@@ -14,6 +14,7 @@ from impasto.image.color import luminance, match_color, match_luminance
 from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, fit_mask, style_regions
 from impasto.losses.objective import Objective, Term, paper_terms
+from impasto.losses.similarity import POSITIONS, SelfSimilarityLoss, sample_positions
 from impasto.losses.statistics import (
     HistogramStyleLoss,
     WassersteinStyleLoss,
@@ -62,7 +63,7 @@ def build_objective(
             style_losses[layer] = StyleLoss((weights.view(-1, 1, 1) * grams).sum(0, keepdim=True), relative)
         else:
             style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend, relative)
-    content_losses = {layer: ContentLoss(content_features[layer], relative) for layer in settings.content_layers}
+    content_losses = _content_losses(content_features, settings, relative)
     terms = paper_terms(
         content_losses,
         style_losses,
@@ -72,6 +73,15 @@ def build_objective(
         settings.tv_weight,
     )
     return Objective(extractor, [*terms, *extra_terms])
+
+
+def _content_losses(features: dict[str, torch.Tensor], settings: Settings, relative: bool) -> dict[str, nn.Module]:
+    """One content loss per content layer: the features themselves, or their self-similarity at
+    positions drawn from the run's seed (the same places at every layer and scale)."""
+    if settings.content_loss == "self-similarity":
+        positions = sample_positions(POSITIONS, settings.seed)
+        return {layer: SelfSimilarityLoss(features[layer], positions) for layer in settings.content_layers}
+    return {layer: ContentLoss(features[layer], relative) for layer in settings.content_layers}
 
 
 def _statistics_loss(kind: str, features: Sequence[torch.Tensor], blend: Sequence[float]) -> nn.Module:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from impasto.losses.objective import Objective, Term
-from impasto.losses.terms import ContentTerm, StyleLoss, StyleTerm
+from impasto.losses.terms import ContentLoss, ContentTerm, StyleLoss, StyleTerm
 
 ALIGN = 16  # the deepest default layers' stride: tiles start on whole feature positions
 
@@ -66,11 +66,15 @@ def _span(start: int, stop: int, origin: int, stride: int, pixels: int, position
 
 
 def tileable(objective: Objective) -> bool:
-    """Whether every feature term has a tiled form: content terms, and style terms of
-    whole-image Gram matrices (masked regions have none). Pixel terms are evaluated whole."""
+    """Whether every feature term has a tiled form: feature content terms, and style terms of
+    whole-image Gram matrices (masked regions and self-similarity have none). Pixel terms are
+    evaluated whole."""
     return all(
         not term.module.layers
-        or isinstance(term.module, ContentTerm)
+        or (
+            isinstance(term.module, ContentTerm)
+            and all(type(loss) is ContentLoss for loss in term.module.losses.values())
+        )
         or (isinstance(term.module, StyleTerm) and all(type(loss) is StyleLoss for loss in term.module.losses.values()))
         for term in objective.terms
     )

@@ -73,9 +73,10 @@ def fit_memory(objective: Objective, image: torch.Tensor, budget: int, halo: int
         return objective
     if not tileable(objective):
         raise ImpastoError(
-            f"a {width}x{height} output with masks or style_loss w2/hist needs about "
-            f"{per_pixel * height * width / 2**30:.1f} GiB, more than --max-memory allows: lower --size, "
-            "raise --max-memory, or use --style-loss gram-relative, which can be evaluated in tiles"
+            f"a {width}x{height} output with masks, a style_loss other than gram/gram-relative or content_loss "
+            f"self-similarity needs about {per_pixel * height * width / 2**30:.1f} GiB, more than --max-memory "
+            "allows: lower --size, raise --max-memory, or use --style-loss gram-relative with --content-loss feature, "
+            "which can be evaluated in tiles"
         )
     side = int((max(room, 0) / per_pixel) ** 0.5) - 2 * halo
     core = max(4 * ALIGN, side // ALIGN * ALIGN)
