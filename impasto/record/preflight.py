@@ -7,6 +7,10 @@ checkpoint) must have usable names and formats, be distinct, replace no input, r
 existing file without overwriting being asked for, and be writable: a temporary file is
 made and removed beside each. Inputs (content, styles, masks) are read once, here; the run,
 its comparison figure and its provenance use these very bytes.
+
+`planned_outputs` and `read_inputs` are the single-image run's; `check_outputs` is every
+app's (the single-image command, `impasto batch`, `impasto video`): each lists what it will
+write as `Planned` files and what it reads, and no app keeps checks of its own.
 """
 
 from __future__ import annotations
@@ -32,12 +36,19 @@ from impasto.settings import Settings
 
 @dataclass(frozen=True)
 class Planned:
-    """One output: its path, the option that asks for it, and what it is (for messages)."""
+    """One output: its path, the option that asks for it, and what it is (for messages).
+
+    `kept`: one already there is the app's own earlier work, which it resumes or judges
+    itself (a video's frames, a batch's results), so it needs no overwriting asked for;
+    `rename`: the fix when the name is not the user's to choose (a batch's files).
+    """
 
     path: Path
     setting: str
     what: str
     folder: bool = False
+    kept: bool = False
+    rename: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,32 +98,52 @@ def check_outputs(
     planned: Sequence[Planned], inputs: Mapping[str, Path], overwrite: bool, resumed: Path | None = None
 ) -> None:
     """Refuses outputs that clash with each other or with an input (`inputs`: description ->
-    path), that would replace a file without `overwrite`, or that cannot be written. The
-    checkpoint may replace the one the run resumes from (`resumed`)."""
-    for index, item in enumerate(planned):
-        for other in planned[:index]:
-            if _same(item.path, other.path) or (other.folder and _inside(item.path, other.path)):
-                raise ImpastoError(
-                    f"{item.setting} {item.path} is also {other.what}: give each output its own name",
-                    item.setting,
-                )
-        for what, path in inputs.items():
-            own = item.setting == "checkpoint_every" and resumed is not None and _same(path, resumed)
-            if _same(item.path, path) and not own:
-                raise ImpastoError(
-                    f"{item.setting} {item.path} is {what}: writing {item.what} there would destroy an input; choose another name",
-                    item.setting,
-                )
+    path), or lie inside an output folder, that would replace a file without `overwrite`, or
+    that cannot be written. The checkpoint may replace the one the run resumes from (`resumed`).
+    Paths are the same when they resolve alike or are one file (a link, another spelling)."""
+    seen: dict[object, Planned] = {}
     for item in planned:
-        _check_target(item, overwrite)
+        for key in _identity(item.path):
+            other = seen.setdefault(key, item)
+            if other is not item:
+                raise ImpastoError(
+                    f"{item.setting} {item.path} is also {other.what}: give each output its own name", item.setting
+                )
+    folders = [item for item in planned if item.folder]
+    for item in planned:
+        inside = next((f for f in folders if _inside(item.path, f.path)), None)
+        if inside is not None:
+            raise ImpastoError(
+                f"{item.setting} {item.path} is also {inside.what}: give each output its own name", item.setting
+            )
+    for what, path in inputs.items():
+        item = next((seen[key] for key in _identity(path) if key in seen), None)
+        if item is not None and not (item.setting == "checkpoint_every" and resumed and _same(path, resumed)):
+            raise ImpastoError(
+                f"{item.setting} {item.path} is {what}: writing {item.what} there would destroy an input; "
+                f"{item.rename or 'choose another name'}",
+                item.setting,
+            )
+        folder = next((f for f in folders if _inside(path, f.path)), None)
+        if folder is not None:
+            raise ImpastoError(
+                f"{folder.setting} {folder.path} is {folder.what}, which holds {what}: "
+                "keep the input out of it or choose another name",
+                folder.setting,
+            )
+    probed: set[tuple[Path, str]] = set()
+    for item in planned:
+        _check_target(item, overwrite, probed)
 
 
-def _check_target(item: Planned, overwrite: bool) -> None:
+def _check_target(item: Planned, overwrite: bool, probed: set[tuple[Path, str]]) -> None:
     path = item.path
     exists = os.path.lexists(path)
-    if exists and not overwrite:
+    if exists and not overwrite and not item.kept:
         raise ImpastoError(
-            f"{item.setting} {path} already exists ({item.what}): choose another name or pass --overwrite", item.setting
+            f"{item.setting} {path} already exists ({item.what}): "
+            f"{item.rename or 'choose another name'} or pass --overwrite",
+            item.setting,
         )
     if item.folder:
         if exists and not path.is_dir():
@@ -123,12 +154,15 @@ def _check_target(item: Planned, overwrite: bool) -> None:
     else:
         if exists and path.is_dir():
             raise ImpastoError(
-                f"{item.setting} {path} is a folder, not a file: choose a file name for {item.what}", item.setting
+                f"{item.setting} {path} is a folder, not a file: {item.rename or f'choose a file name for {item.what}'}",
+                item.setting,
             )
         probe = path
     try:
         check_name(path)
-        check_writable(probe, probe.suffix)
+        if (probe.parent, probe.suffix) not in probed:  # one temporary file per folder and type
+            check_writable(probe, probe.suffix)
+            probed.add((probe.parent, probe.suffix))
     except ImpastoError as error:
         raise ImpastoError(f"{item.setting}: {error}", item.setting) from None
 
@@ -163,21 +197,34 @@ def read_inputs(
 def input_paths(settings: Settings, content: str, styles: Sequence[str], extra: Mapping[str, Path]) -> dict[str, Path]:
     """Every file a run reads, by description, for `check_outputs`."""
     paths = {"the content image": Path(content), **{f"style image {s}": Path(s) for s in styles}}
+    return {**paths, **settings_reads(settings), **extra}
+
+
+def settings_reads(settings: Settings) -> dict[str, Path]:
+    """The files the settings name (masks, weights), by description: inputs of every app's run."""
+    paths = {}
     for name in ("content_mask", "style_mask"):
         paths.update({f"the {name} {m}": Path(m) for m in getattr(settings, name) or ()})
     if settings.weights not in (None, "random"):
         paths["the weights file"] = Path(settings.weights).expanduser()
-    return {**paths, **extra}
+    return paths
+
+
+def _identity(path: Path) -> set[object]:
+    """What names a file: its resolved path and, if it exists, its device and inode (so that a
+    hard link, or another spelling on a case-insensitive disk, is the same file)."""
+    keys: set[object] = {os.path.normcase(os.path.realpath(path))}
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return keys
+    keys.add((info.st_dev, info.st_ino))
+    return keys
 
 
 def _same(a: Path, b: Path) -> bool:
-    """Whether two paths name one file: the same resolved path, or (both existing) one inode."""
-    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+    """Whether two paths name one file."""
+    return bool(_identity(a) & _identity(b))
 
 
 def _inside(path: Path, folder: Path) -> bool:
