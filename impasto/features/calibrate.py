@@ -20,14 +20,18 @@ from impasto.features.networks import FeatureExtractor, Fire, ScaledAvgPool
 
 
 def _pool_gain(pool: ScaledAvgPool, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-    options = {"kernel_size": pool.kernel_size, "stride": pool.stride, "ceil_mode": pool.ceil_mode}
-    ratios = [F.max_pool2d(x, **options).mean() / F.avg_pool2d(x, **options).mean().clamp_min(1e-12) for x in inputs]
+    size, stride, ceil = pool.kernel_size, pool.stride, pool.ceil_mode
+    ratios = [
+        F.max_pool2d(x, size, stride, ceil_mode=ceil).mean()
+        / F.avg_pool2d(x, size, stride, ceil_mode=ceil).mean().clamp_min(1e-12)
+        for x in inputs
+    ]
     return torch.stack(ratios).mean()
 
 
-def _mean_activations(extractor: FeatureExtractor, inputs: Sequence[torch.Tensor]) -> dict[nn.Conv2d, torch.Tensor]:
+def _mean_activations(extractor: FeatureExtractor, inputs: Sequence[torch.Tensor]) -> dict[nn.Module, torch.Tensor]:
     """Per conv, the mean of its rectified output channels over `inputs` (mean per image, then over images)."""
-    sums: dict[nn.Conv2d, torch.Tensor] = {}
+    sums: dict[nn.Module, torch.Tensor] = {}
 
     def record(conv: nn.Module, _inputs: object, out: torch.Tensor) -> None:
         sums[conv] = sums.get(conv, 0) + out.relu().mean((0, 2, 3)) / len(inputs)

@@ -62,8 +62,10 @@ class ScaledAvgPool(nn.AvgPool2d):
     """Average pooling times a gain, which `calibrate.calibrate_pooling` sets so that
     outputs are as large on average as max pooling's would be (1 until then)."""
 
-    def __init__(self, **kwargs: int | bool) -> None:
-        super().__init__(**kwargs)
+    gain: torch.Tensor
+
+    def __init__(self, kernel_size: int, stride: int, ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, ceil_mode=ceil_mode)
         self.register_buffer("gain", torch.ones(()), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,11 +87,11 @@ class AntiAliasedConv(nn.Conv2d):
         return nn.functional.avg_pool2d(super().forward(x), 2, ceil_mode=True)
 
 
-def _pool(kind: str, **kwargs: int | bool) -> nn.Module:
+def _pool(kind: str, kernel_size: int, stride: int, ceil_mode: bool = False) -> nn.Module:
     if kind == "max":
-        return nn.MaxPool2d(**kwargs)
+        return nn.MaxPool2d(kernel_size, stride, ceil_mode=ceil_mode)
     if kind == "avg":
-        return ScaledAvgPool(**kwargs)
+        return ScaledAvgPool(kernel_size, stride, ceil_mode=ceil_mode)
     raise ImpastoError(f"unknown pooling {kind!r}: use 'max' or 'avg'")
 
 
@@ -126,6 +128,9 @@ def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> Layers:
 
 class Normalize(nn.Module):
     """Maps RGB images in 0..1 to the input a network's weights expect."""
+
+    mean: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(self, preprocessing: str) -> None:
         super().__init__()
@@ -243,4 +248,5 @@ def init_random(layers: Layers, seed: int = 0) -> None:
             fan_in = module.weight[0].numel()
             with torch.no_grad():
                 module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2 / fan_in) ** 0.5)
-                module.bias.zero_()
+                if module.bias is not None:
+                    module.bias.zero_()

@@ -66,7 +66,8 @@ class Precise(nn.Module):
         self.device_type = torch.device(device).type
         self.channels_last = uses_channels_last(self.precision, torch.device(device), model)
         if self.channels_last:
-            self.network.to(memory_format=torch.channels_last)
+            # Module.to takes memory_format at run time; torch's type stub leaves it out.
+            self.network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def forward(self, image: torch.Tensor, consumers: Consumers | None = None) -> dict[str, torch.Tensor]:
         if self.channels_last:
