@@ -23,11 +23,11 @@ from impasto.optim.schedule import default_scales, scale_sizes
 OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
 DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
-STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist")
+STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist", "swd")
 CONTENT_LOSSES = ("feature", "self-similarity")
 # The style weight each normalised loss defaults to in a one-scale run, for every network (see the
 # README's Quality section); "gram", the paper's loss, takes the network's own (registry) weight.
-DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0}
+DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0, "swd": 20.0}
 HALVED_UP_TO_SCALES = 3  # the default strength halves per coarser scale up to this many (measured)
 STOP_TOLERANCE = 0.01  # measured: see the README's Performance section
 MAX_SIZE = 16_384
@@ -102,7 +102,8 @@ class Settings:
         metadata=option(
             "style loss: gram (the paper's, unnormalised), gram-relative (Gram difference over the target "
             "Gram's size), w2 (Wasserstein-2 of feature mean and covariance), hist (gram-relative plus "
-            "per-channel histogram matching); all but gram also divide the content loss by its target's size",
+            "per-channel histogram matching), swd (sliced Wasserstein: the whole distribution of activations along "
+            "random directions); all but gram also divide the content loss by its target's size",
             choices=STYLE_LOSSES,
         ),
     )

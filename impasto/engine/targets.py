@@ -15,6 +15,7 @@ from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, fit_mask, style_regions
 from impasto.losses.objective import Objective, Term, paper_terms
 from impasto.losses.similarity import POSITIONS, SelfSimilarityLoss, sample_positions
+from impasto.losses.sliced import SlicedWassersteinStyleLoss
 from impasto.losses.statistics import (
     HistogramStyleLoss,
     WassersteinStyleLoss,
@@ -24,6 +25,9 @@ from impasto.losses.statistics import (
 )
 from impasto.losses.terms import ContentLoss, MaskedStyleLoss, StyleLoss, gram_matrix, masked_gram
 from impasto.settings import Settings
+
+STATISTICS_LOSSES = ("w2", "hist", "swd")
+"""Style losses of whole-image feature statistics beyond the Gram matrix: no masks, no tiles."""
 
 
 @torch.no_grad()
@@ -48,14 +52,17 @@ def build_objective(
     style_features = [extractor(style) for style in styles]
     style_masks = style_masks or [None] * len(styles)
     relative = settings.style_loss != "gram"
-    if settings.style_loss in ("w2", "hist") and (content_masks is not None or any(m is not None for m in style_masks)):
+    if settings.style_loss in STATISTICS_LOSSES and (
+        content_masks is not None or any(m is not None for m in style_masks)
+    ):
         raise ImpastoError(
             f"style_loss {settings.style_loss} does not take masks: use gram or gram-relative", "style_loss"
         )
     style_losses: dict[str, nn.Module] = {}
     for layer in settings.style_layers:
-        if settings.style_loss in ("w2", "hist"):
-            style_losses[layer] = _statistics_loss(settings.style_loss, [f[layer] for f in style_features], style_blend)
+        if settings.style_loss in STATISTICS_LOSSES:
+            features = [f[layer] for f in style_features]
+            style_losses[layer] = _statistics_loss(settings.style_loss, features, style_blend, settings.seed)
             continue
         grams = torch.stack([_target_gram(f[layer], m) for f, m in zip(style_features, style_masks)])
         if content_masks is None:
@@ -84,8 +91,10 @@ def _content_losses(features: dict[str, torch.Tensor], settings: Settings, relat
     return {layer: ContentLoss(features[layer], relative) for layer in settings.content_layers}
 
 
-def _statistics_loss(kind: str, features: Sequence[torch.Tensor], blend: Sequence[float]) -> nn.Module:
-    """A W2 or histogram style loss whose targets blend the styles' statistics by `blend`."""
+def _statistics_loss(kind: str, features: Sequence[torch.Tensor], blend: Sequence[float], seed: int) -> nn.Module:
+    """A W2, histogram or sliced Wasserstein style loss whose targets blend the styles' statistics by `blend`."""
+    if kind == "swd":
+        return SlicedWassersteinStyleLoss(features, blend, seed)
     stats = [moments(f) for f in features]
     mean = sum(w * m for w, (m, _) in zip(blend, stats)) / sum(blend)
     second = sum(w * s for w, (_, s) in zip(blend, stats)) / sum(blend)
