@@ -47,9 +47,9 @@ def needs_official(model: str, weights: str | os.PathLike[str] | None) -> bool:
     return str(weights) == OFFICIAL or (weights is None and spec(model).builtin is None)
 
 
-def availability(model: str, weights: str | os.PathLike[str] | None = None, *, online: bool = True) -> Availability:
-    """Where `model`'s weights come from; with `online`, an official file not yet cached is
-    asked for with one quick request (else it counts as downloadable unasked)."""
+def availability(model: str, weights: str | os.PathLike[str] | None = None) -> Availability:
+    """Where `model`'s weights come from; an official file not yet cached is asked for with one
+    quick request."""
     if str(weights) == RANDOM:
         return Availability(model, GIVEN)
     if weights is not None and names_a_file(weights):
@@ -59,7 +59,7 @@ def availability(model: str, weights: str | os.PathLike[str] | None = None, *, o
     cached = cached_official(model)
     if cached is not None:
         return Availability(model, CACHED, cached)
-    reason = probe(spec(model).url) if online else None
+    reason = probe(spec(model).url)
     return Availability(model, DOWNLOADABLE if reason is None else MISSING, official_file(model), reason or "")
 
 

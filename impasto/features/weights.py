@@ -109,7 +109,7 @@ def weights_sha256(model: str, weights: str | os.PathLike[str] | None) -> str:
         ) from error
 
 
-def _features(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
+def feature_tensors(obj: object, where: str) -> dict[str, torch.Tensor]:
     """The features.* tensors of a loaded state dict (unwrapped from "state_dict"/"model")."""
     if isinstance(obj, dict):
         for wrapper in ("state_dict", "model"):
@@ -121,10 +121,20 @@ def _features(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
             f"{where} holds a {type(obj).__name__}, not a state dict: "
             "pass a file saved with torch.save(model.state_dict(), FILE)"
         )
-    features = {
+    return {
         k: v for k, v in obj.items() if isinstance(k, str) and k.startswith("features.") and isinstance(v, torch.Tensor)
     }
-    missing = [key for key in spec(model).feature_keys() if key not in features]
+
+
+def missing_features(features: dict[str, torch.Tensor], model: str) -> list[str]:
+    """The keys of `model`'s feature weights that `features` lacks."""
+    return [key for key in spec(model).feature_keys() if key not in features]
+
+
+def features_for(obj: object, model: str, where: str) -> dict[str, torch.Tensor]:
+    """`model`'s feature tensors in a loaded state dict, all there and finite, or a one-line error."""
+    features = feature_tensors(obj, where)
+    missing = missing_features(features, model)
     if missing:
         raise ImpastoError(
             f"{where} lacks {len(missing)} {spec(model).display} feature weights (e.g. {missing[0]}): "
@@ -158,8 +168,8 @@ def check_weights_file(path: Path) -> None:
         )
 
 
-def read_file(path: Path, model: str) -> dict[str, torch.Tensor]:
-    """The feature tensors of a weights file, or a one-line error saying why it cannot be used."""
+def load_file(path: Path) -> object:
+    """A weights file's contents (tensors only), or a one-line error saying why it cannot be loaded."""
     try:
         with warnings.catch_warnings():  # torch's warnings about odd pickles: the error below says it in one line
             warnings.simplefilter("ignore")
@@ -175,7 +185,12 @@ def read_file(path: Path, model: str) -> dict[str, torch.Tensor]:
             "pass a state dict saved with torch.save(model.state_dict(), FILE)",
             "weights",
         ) from error
-    return _features(obj, model, f"weights file {path}")
+    return obj
+
+
+def read_file(path: Path, model: str) -> dict[str, torch.Tensor]:
+    """`model`'s feature tensors in a weights file, or a one-line error saying why it cannot be used."""
+    return features_for(load_file(path), model, f"weights file {path}")
 
 
 def known_file(digest: str) -> tuple[str, str] | None:
@@ -221,7 +236,7 @@ def _load_compact(path: Path, model: str) -> LoadedWeights | None:
     source = spec(model)
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        features = _features(saved, model, str(path))
+        features = features_for(saved, model, str(path))
         digest = saved["sha256"]
         if not matches(digest, source.sha256):
             raise ValueError("cache built from another file")
@@ -268,7 +283,7 @@ def _load_builtin(model: str) -> LoadedWeights:
     if hashlib.sha256(data).hexdigest() != builtin.sha256:
         raise ImpastoError(f"the built-in {spec(model).display} weights are damaged: reinstall impasto")
     state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    features = _features(state, model, f"the built-in {spec(model).display} weights")
+    features = features_for(state, model, f"the built-in {spec(model).display} weights")
     return LoadedWeights(features, builtin.preprocessing, builtin.sha256, f"built-in {builtin.resource}")
 
 

@@ -15,7 +15,16 @@ from impasto.features.cache import cache_dir, cached_official, official_file
 from impasto.features.download import DownloadFailed, Progress, download, matches
 from impasto.features.networks import infer_width, load_state
 from impasto.features.registry import MODELS, spec
-from impasto.features.weights import check_weights_file, guess_preprocessing, known_file, read_file, sha256_file
+from impasto.features.weights import (
+    check_weights_file,
+    feature_tensors,
+    features_for,
+    guess_preprocessing,
+    known_file,
+    load_file,
+    missing_features,
+    sha256_file,
+)
 from impasto.settings import Settings
 
 
@@ -112,30 +121,29 @@ def fetch(model: str, progress: Progress) -> str:
 
 
 def verify(path: Path, model: str | None) -> str:
-    """Loads a weights file as `model`'s (or as whichever network it fits) and says what it is."""
+    """Loads a weights file as `model`'s (or as the network whose keys it has) and says what it is."""
     try:
         check_weights_file(path)
+        loaded = load_file(path)
     except ImpastoError as error:  # said of the FILE argument, not of a --weights option
         raise ImpastoError(str(error)) from None
-    errors: list[ImpastoError] = []
-    for candidate in [model] if model else MODELS:
-        try:
-            features = read_file(path, candidate)
-            load_state(spec(candidate).build(width=infer_width(features)), features, f"weights file {path}")
-        except ImpastoError as error:
-            errors.append(error)
-            continue
-        digest = sha256_file(path)
-        known = known_file(digest)
-        what = known[0] if known else f"not a file impasto knows (preprocessing: {_guessed(digest, path)})"
-        return (
-            f"{path}: {spec(candidate).display} weights, {len(features)} feature tensors of the right shapes, "
-            f"all finite\nsha256 {digest}: {what}"
-        )
-    if model:
-        raise errors[0]
-    raise ImpastoError(
-        f"weights file {path} fits none of the networks ({', '.join(MODELS)}): pass --model to see what it lacks"
+    where = f"weights file {path}"
+    if model is None:
+        tensors = feature_tensors(loaded, where)
+        model = next((name for name in MODELS if not missing_features(tensors, name)), None)
+        if model is None:
+            raise ImpastoError(
+                f"{where} has the feature weights of none of the networks ({', '.join(MODELS)}): "
+                "pass --model to see what it lacks"
+            )
+    features = features_for(loaded, model, where)
+    load_state(spec(model).build(width=infer_width(features)), features, where)
+    digest = sha256_file(path)
+    known = known_file(digest)
+    what = known[0] if known else f"not a file impasto knows (preprocessing: {_guessed(digest, path)})"
+    return (
+        f"{path}: {spec(model).display} weights, {len(features)} feature tensors of the right shapes, "
+        f"all finite\nsha256 {digest}: {what}"
     )
 
 
