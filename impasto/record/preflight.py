@@ -25,6 +25,7 @@ from impasto.engine.checks import check_run
 from impasto.engine.targets import load_masks
 from impasto.errors import ImpastoError
 from impasto.features.devices import select_device
+from impasto.features.weights import names_a_file
 from impasto.image.io import DEEP_FORMATS, SUPPORTED_SUFFIXES, LoadedImage, check_output_path, read_image
 from impasto.optim.loop import Resume
 from impasto.record.checkpoint import checkpoint_path
@@ -205,8 +206,8 @@ def settings_reads(settings: Settings) -> dict[str, Path]:
     paths = {}
     for name in ("content_mask", "style_mask"):
         paths.update({f"the {name} {m}": Path(m) for m in getattr(settings, name) or ()})
-    if settings.weights not in (None, "random"):
-        paths["the weights file"] = Path(settings.weights).expanduser()
+    if names_a_file(settings.weights):
+        paths["the weights file"] = Path(str(settings.weights)).expanduser()
     return paths
 
 

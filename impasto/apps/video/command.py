@@ -17,7 +17,7 @@ from tqdm import tqdm
 from impasto.apps.cli import backend_arguments, check_backend, check_weights, guarded, settings_arguments, settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
-from impasto.apps.video.store import FrameStore, frames_folder
+from impasto.apps.video.store import FrameStore, frames_folder, input_checksums
 from impasto.apps.video.stylize import (
     FRAME_ITERATIONS,
     MODES,
@@ -27,7 +27,8 @@ from impasto.apps.video.stylize import (
     stylize_frames,
 )  # fmt: skip
 from impasto.engine import Stylizer
-from impasto.image.io import load_image
+from impasto.image.io import read_image
+from impasto.record.preflight import Planned, check_outputs, settings_reads
 from impasto.record.progress import DownloadBar
 from impasto.settings import Settings
 
@@ -44,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--output", help="output video: .mp4 (H.264, the input's audio copied) or .gif (default: VIDEO_STYLE.mp4)"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace the output video if it exists")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the output video if it exists (never one of the inputs)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print no progress and no messages but errors")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     frames = parser.add_argument_group("frames")
@@ -78,15 +81,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _describe(args: argparse.Namespace, settings: Settings, consistency: Consistency, cut: Cut) -> dict[str, Any]:
-    """What makes a run's frames what they are: kept with them, compared on a rerun."""
+def _check_outputs(args: argparse.Namespace, settings: Settings, output: Path) -> None:
+    """The shared pre-flight: the video and its frames folder replace no input (the clip, a
+    style, a mask, the weights), and no other file unless --overwrite; the frames folder is
+    this run's own, kept to resume (`FrameStore` checks it is)."""
+    planned = [
+        Planned(output, "output", "the video"),
+        Planned(frames_folder(output), "output", "the frames folder", folder=True, kept=True),
+    ]
+    inputs = {f"the input video {args.video}": Path(args.video), **{f"style image {s}": Path(s) for s in args.style}}
+    check_outputs(planned, {**inputs, **settings_reads(settings)}, args.overwrite)
+
+
+def _describe(
+    args: argparse.Namespace, settings: Settings, consistency: Consistency, cut: Cut, checksums: dict[str, Any]
+) -> dict[str, Any]:
+    """What makes a run's frames what they are: kept with them, compared on a rerun. The
+    inputs count by content (`checksums`), so an edited clip, style, mask or weights file
+    never passes for the one the frames were made from."""
     return {
         "video": str(Path(args.video).resolve()),
         "styles": [str(Path(s).resolve()) for s in args.style],
         "settings": settings.to_dict(),
         "consistency": dataclasses.asdict(consistency),
         "cut": dataclasses.asdict(cut),
+        "inputs": checksums,
     }
+
+
+def _input_names(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    """The inputs of `input_checksums`, by key, as messages name them."""
+    names = {"video": f"the input video {args.video}", "weights": f"the weights file {settings.weights}"}
+    names.update({f"style {i + 1}": f"style image {s}" for i, s in enumerate(args.style)})
+    for setting in ("content_mask", "style_mask"):
+        names.update(
+            {
+                f"{setting} {i + 1}": f"--{setting.replace('_', '-')} {m}"
+                for i, m in enumerate(getattr(settings, setting) or ())
+            }
+        )
+    return names
 
 
 def _progress(bar: tqdm) -> Any:
@@ -100,10 +134,11 @@ def _progress(bar: tqdm) -> Any:
 def _run(args: argparse.Namespace) -> int:
     check_backend(args)
     settings = settings_from(args)
-    output = check_video_path(args.output or f"{Path(args.video).stem}_{Path(args.style[0]).stem}.mp4", args.overwrite)
+    output = check_video_path(args.output or f"{Path(args.video).stem}_{Path(args.style[0]).stem}.mp4")
     consistency = Consistency(args.mode, args.temporal_weight, args.frame_iterations, args.long_term)
     cut = Cut(args.start, args.frames, args.every)
     settings.resolved()  # settings errors before the video is decoded
+    _check_outputs(args, settings, output)
     check_weights(settings, args)
     local = args.backend == "local"  # Ray's workers load the network, each for itself
     if not local:
@@ -111,15 +146,18 @@ def _run(args: argparse.Namespace) -> int:
 
         import_ray()  # a missing Ray is one line before the video is decoded
     stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
-    styles = [load_image(path) for path in args.style]
+    styles = [read_image(path, "style image") for path in args.style]
     clip = read_clip(args.video, settings.size, cut)
     settings = dataclasses.replace(settings, size=max(clip.size))  # even sides for H.264 may move it by a pixel
-    store = FrameStore(frames_folder(output), _describe(args, settings.resolved(), consistency, cut))
+    checksums = input_checksums(clip.digest, [s.sha256 for s in styles], settings)
+    run = _describe(args, settings.resolved(), consistency, cut, checksums)
+    store = FrameStore(frames_folder(output), run, _input_names(args, settings))
     store.open()
     with sigterm_interrupts():
         with tqdm(total=len(clip.frames), unit="frame", disable=args.quiet, file=sys.stderr) as bar:
             try:
-                results = _stylize(args, stylizer or settings, clip, styles, store, consistency, _progress(bar))
+                images = [s.image for s in styles]
+                results = _stylize(args, stylizer or settings, clip, images, store, consistency, _progress(bar))
             except KeyboardInterrupt as error:
                 kept = sum(1 for _ in store.folder.glob("[0-9]*.png"))
                 message = f"interrupted: {kept} of {len(clip.frames)} frames kept in {store.folder}"

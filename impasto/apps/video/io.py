@@ -1,11 +1,14 @@
-"""Reading frames from a video, and writing frames as an MP4 (H.264, with the input's
-audio copied across) or a GIF, atomically. Uses the ffmpeg binary of imageio-ffmpeg."""
+"""Reading frames from a video (resampled to square pixels, so the result keeps the shape the
+input is shown at), and writing frames as an MP4 (H.264, with the input's audio copied
+across) or a GIF, atomically. Uses the ffmpeg binary of imageio-ffmpeg."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ class Clip:
     source: Path
     start_seconds: float  # where the chosen frames begin in the input
     has_audio: bool
+    digest: str = ""  # SHA-256 of the chosen frames as decoded: what a run's kept frames were made from
 
     @property
     def size(self) -> tuple[int, int]:
@@ -88,40 +92,61 @@ def _decoded(path: Path) -> Iterator[dict | bytes]:
         reader.close()
 
 
+def pixel_aspect(path: Path) -> float:
+    """The video's sample (pixel) aspect ratio, width over height: 1 for square pixels, 2 for
+    pixels shown twice as wide as tall (ffmpeg's "SAR 2:1"); 1 when ffmpeg names none."""
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
+    streams = [line for line in probe.stderr.decode(errors="replace").splitlines() if " Video: " in line]
+    found = re.search(r"\[SAR (\d+):(\d+) DAR", streams[0]) if streams else None
+    numerator, denominator = (int(found[1]), int(found[2])) if found else (1, 1)
+    return numerator / denominator if numerator and denominator else 1.0
+
+
 def read_clip(path: str | os.PathLike[str], size: int, cut: Cut = Cut()) -> Clip:
-    """The frames `cut` picks from the video at `path`, their longest side about `size`."""
+    """The frames `cut` picks from the video at `path`, in square pixels at the shape the
+    video is shown at, their longest side about `size`."""
     source = Path(path)
     decoded = _decoded(source)
     meta = next(decoded)
     width, height = meta["size"]
     fps = float(meta.get("fps") or 0) or 25.0
-    shown = output_size(width, height, size)
-    detail = output_size(width, height, min(max(width, height), round(max(shown) * FLOW_DETAIL)))
+    shown_width = max(1, round(width * pixel_aspect(source)))  # pixels as wide as the player shows them
+    shown = output_size(shown_width, height, size)
+    detail = output_size(shown_width, height, min(max(shown_width, height), round(max(shown) * FLOW_DETAIL)))
     frames, flow_frames = [], []
+    digest = hashlib.sha256(f"{width}x{height}".encode())
     with contextlib.closing(decoded):
         for index, raw in enumerate(decoded):
             if cut.count is not None and len(frames) == cut.count:
                 break
             if cut.takes(index):
+                digest.update(raw)
                 frame = Image.fromarray(np.frombuffer(raw, np.uint8).reshape(height, width, 3))
                 frames.append(np.asarray(frame.resize(shown, Image.Resampling.LANCZOS)))
                 larger = frame.resize(detail, Image.Resampling.LANCZOS) if detail != shown else None
                 flow_frames.append(frames[-1] if larger is None else np.asarray(larger))
     if not frames:
         raise ImpastoError(f"{source} has no frames from --start {cut.start}: it may be shorter than that")
-    return Clip(frames, flow_frames, fps / cut.every, source, cut.start / fps, bool(meta.get("audio_codec")))
+    audio = bool(meta.get("audio_codec"))
+    return Clip(frames, flow_frames, fps / cut.every, source, cut.start / fps, audio, digest.hexdigest())
 
 
-def check_video_path(path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """An .mp4 or .gif output path in an existing folder, not replacing a file unless asked."""
+def check_video_path(path: str | os.PathLike[str]) -> Path:
+    """An .mp4 or .gif output path in an existing folder (the shared pre-flight checks the rest)."""
     target = Path(path)
     if target.suffix.lower() not in VIDEO_SUFFIXES:
         raise ImpastoError(f"Cannot write {target}: give the output an .mp4 or .gif name")
     if not target.parent.is_dir():
         raise ImpastoError(f"Cannot write {target}: folder {target.parent} does not exist; create it first")
-    if target.exists() and not overwrite:
-        raise ImpastoError(f"{target} already exists: choose another -o or pass --overwrite")
     return target
+
+
+def gif_delays(fps: float, count: int) -> list[int]:
+    """Each frame's delay in ms for a GIF at `fps`: GIF counts in hundredths of a second, so
+    the delays are whole hundredths that alternate (37.3 ms: 40, 40, 30, ...) to keep the
+    running time to within 10 ms; never under 20 ms, which players slow to 100 ms."""
+    ends = [round(100 * (i + 1) / fps) for i in range(count)]
+    return [max(2, end - start) * 10 for start, end in zip([0, *ends], ends)]
 
 
 def write_video(frames: Sequence[np.ndarray], path: Path, clip: Clip) -> Path:
@@ -131,7 +156,8 @@ def write_video(frames: Sequence[np.ndarray], path: Path, clip: Clip) -> Path:
     try:
         with replacing(path, suffix) as temp:
             if suffix == ".gif":
-                iio.imwrite(temp, np.stack(frames), extension=".gif", duration=1000 / clip.fps, loop=0)
+                delays = gif_delays(clip.fps, len(frames))
+                iio.imwrite(temp, np.stack(frames), extension=".gif", duration=delays, loop=0)
             elif clip.has_audio:
                 silent = temp.with_name(f"{temp.name}.video.mp4")
                 try:

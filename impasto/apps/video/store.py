@@ -1,10 +1,13 @@
 """The folder of finished frames (`OUTPUT_frames/`, one PNG per frame) that makes a video
 run resumable: frames found there are reused, and a description of the run, kept beside
-them, stops a rerun with other options from mixing frames of two different runs."""
+them, stops a rerun with other options, or with an input that has changed since (the
+inputs count by the SHA-256 of their content), from mixing frames of two different runs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,7 +15,10 @@ from PIL import Image
 
 from impasto.atomic import write_text_atomic
 from impasto.errors import ImpastoError
+from impasto.features.weights import weights_sha256
+from impasto.files import read_input
 from impasto.image.io import load_image, save_image
+from impasto.settings import Settings
 
 RUN_FILE = "run.json"
 
@@ -43,12 +49,26 @@ def frames_folder(output: Path) -> Path:
     return output.with_name(f"{output.stem}_frames")
 
 
-class FrameStore:
-    """Finished frames of one run, `000001.png` ..., written atomically."""
+def input_checksums(video: str, styles: Sequence[str], settings: Settings) -> dict[str, str]:
+    """The SHA-256 of each input a run's frames are made from, by key: `video` (of its chosen
+    frames as decoded), `style N`, `content_mask N`, `style_mask N` and `weights`."""
+    sums = {"video": video, **{f"style {i + 1}": s for i, s in enumerate(styles)}}
+    for setting in ("content_mask", "style_mask"):
+        for i, mask in enumerate(getattr(settings, setting) or ()):
+            data = read_input(mask, "image", setting)
+            sums[f"{setting} {i + 1}"] = hashlib.sha256(data).hexdigest()
+    sums["weights"] = weights_sha256(settings.model, settings.weights)
+    return sums
 
-    def __init__(self, folder: Path, run: dict[str, Any]) -> None:
+
+class FrameStore:
+    """Finished frames of one run, `000001.png` ..., written atomically. `names` names the
+    run's inputs (the keys of its description's `inputs`) in messages."""
+
+    def __init__(self, folder: Path, run: dict[str, Any], names: Mapping[str, str] | None = None) -> None:
         self.folder = folder
         self.run = json.loads(json.dumps(run))  # as it reads back from disk: lists, not tuples
+        self.names = dict(names or {})
 
     def open(self) -> int:
         """Creates the folder (or checks that its frames belong to this run); returns how many frames it holds."""
@@ -57,16 +77,34 @@ class FrameStore:
         self.folder.mkdir(exist_ok=True)
         described = self.folder / RUN_FILE
         if described.exists():
-            if _read(described) != self.run:
-                raise ImpastoError(
-                    f"{self.folder} holds frames of a run with other options: rerun with those options "
-                    "to go on, or delete the folder to start afresh"
-                )
+            self._check(_read(described))
+        elif any(self.folder.iterdir()):
+            raise ImpastoError(
+                f"{self.folder} holds files that are not a video run's frames: move them away, or choose another "
+                "output name (the frames are kept in OUTPUT_frames)"
+            )
         else:
             write_text_atomic(described, json.dumps(self.run, indent=1, sort_keys=True))
         for leftover in self.folder.glob(".*.png"):  # temporary files of a write that was killed
             leftover.unlink(missing_ok=True)
         return sum(1 for _ in self.folder.glob("[0-9]*.png"))
+
+    def _check(self, kept: Any) -> None:
+        """Frames of another run, or made from inputs that have changed since, are not reused."""
+        if kept == self.run:
+            return
+        ours, theirs = self.run.get("inputs", {}), kept.get("inputs") if isinstance(kept, dict) else None
+        options = {k: v for k, v in self.run.items() if k != "inputs"}
+        if isinstance(theirs, dict) and options == {k: v for k, v in kept.items() if k != "inputs"}:
+            changed = next((k for k in ours if theirs.get(k) != ours[k]), None) or next(iter(theirs), "video")
+            raise ImpastoError(
+                f"{self.folder} holds frames made from another version of {self.names.get(changed, changed)} "
+                "(it has changed since): delete the folder to start afresh, or restore the file to go on"
+            )
+        raise ImpastoError(
+            f"{self.folder} holds frames of a run with other options: rerun with those options "
+            "to go on, or delete the folder to start afresh"
+        )
 
     def path(self, index: int) -> Path:
         return self.folder / f"{index + 1:06d}.png"
