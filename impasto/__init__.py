@@ -7,6 +7,13 @@ start-up import no PyTorch before they need it.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time these load on first use
+    from impasto.engine import Iterate, RunControl, Stylizer, stylize
+    from impasto.errors import ImpastoError
+    from impasto.record.options import OutputOptions
+    from impasto.settings import Settings
 
 __version__ = "0.2.0"
 __all__ = ["ImpastoError", "Iterate", "OutputOptions", "RunControl", "Settings", "Stylizer", "stylize", "__version__"]

@@ -130,7 +130,7 @@ def parse(values: dict[str, Any], default_model: str, max_size: int) -> dict[str
 
 def _coerce(name: str, kind: str, item: str | None, raw: Any) -> Any:
     """One value in the field's type, or an error that says what was expected."""
-    if kind == "list":
+    if kind == "list" and item is not None:
         parts = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(_scalar(name, item, part) for part in parts if str(part).strip())
     return _scalar(name, kind, raw)

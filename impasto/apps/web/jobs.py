@@ -72,8 +72,9 @@ class Runner:
         self, settings: dict[str, Any], content: dict[str, str], styles: list[dict[str, str]], parent: str | None
     ) -> dict[str, Any]:
         """Queues a job on checked settings and stored uploads ({"id", "name"} each)."""
-        sources = [stored_upload(self.store.uploads, entry["id"]) for entry in (content, *styles)]
-        if None in sources:
+        found = [stored_upload(self.store.uploads, entry["id"]) for entry in (content, *styles)]
+        sources = [source for source in found if source is not None]
+        if len(sources) < len(found):
             raise ImpastoError("an image of this run is no longer on the server: upload it again", "images")
         roles = ["content", *(f"style-{n}" for n in range(1, len(styles) + 1))]
         files = [f"{role}{source.suffix}" for role, source in zip(roles, sources)]
@@ -90,7 +91,7 @@ class Runner:
     def stop(self, job_id: str) -> dict[str, Any] | None:
         """Cancels a queued job, or stops the running one (it then keeps its current image)."""
         if self.store.cancel(job_id):
-            return self._changed(self.store.get(job_id))
+            return self._changed(self.store.require(job_id))
         current = self._current
         if current is not None and current[0] == job_id:
             current[1].stop()
@@ -115,7 +116,7 @@ class Runner:
             control = RunControl()
             self._current = (job["id"], control)  # before the claim, so that no Stop is missed
             if not self._closing.is_set() and self.store.claim(job["id"]):
-                self._run(self.store.get(job["id"]), control)
+                self._run(self.store.require(job["id"]), control)
             self._current = None
 
     def _run(self, job: dict[str, Any], control: RunControl) -> None:
@@ -142,7 +143,9 @@ class Runner:
 
     def _stylize(self, job: dict[str, Any], folder: Path, control: RunControl) -> tuple[Image.Image, LiveRun]:
         stylizer = self.stylizers.get(job["model"])
-        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in job["settings"].items() if k != "model"}
+        overrides: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in job["settings"].items() if k != "model"
+        }
         resolved = stylizer.settings_for(**overrides)
         content = str(folder / "inputs" / job["inputs"]["content"]["file"])
         styles = [str(folder / "inputs" / entry["file"]) for entry in job["inputs"]["styles"]]

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 _JSON_COLUMNS = ("settings", "inputs")
 
 
-def valid_id(value: str) -> bool:
+def valid_id(value: object) -> bool:
     """Whether `value` is a well-formed job or upload id (and so safe in a path)."""
     return isinstance(value, str) and ID.fullmatch(value) is not None
 
@@ -97,7 +97,7 @@ class Store:
                 "INSERT INTO jobs (id, created, state, model, settings, inputs, parent) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (job_id, time.time(), QUEUED, model, json.dumps(settings), json.dumps(inputs), parent),
             )
-        return self.get(job_id)
+        return self.require(job_id)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         if not valid_id(job_id):
@@ -105,6 +105,13 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else self._job(row)
+
+    def require(self, job_id: str) -> dict[str, Any]:
+        """A job this store holds (jobs are never deleted, so an id it gave out is one)."""
+        job = self.get(job_id)
+        if job is None:
+            raise LookupError(f"no job {job_id!r}")
+        return job
 
     def all(self) -> list[dict[str, Any]]:
         """Every job, newest first."""
@@ -123,7 +130,7 @@ class Store:
         names = ", ".join(f"{name} = ?" for name in fields)
         with self._lock:
             self._db.execute(f"UPDATE jobs SET {names} WHERE id = ?", (*fields.values(), job_id))
-        return self.get(job_id)
+        return self.require(job_id)
 
     def claim(self, job_id: str) -> bool:
         """Marks a queued job running; False if it was cancelled in the meantime."""
