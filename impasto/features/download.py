@@ -62,21 +62,6 @@ def matches(digest: str, expected: str) -> bool:
     return digest.startswith(expected.lower())
 
 
-def _fetch(url: str, out: BinaryIO, progress: Progress | None) -> str:
-    """Stream `url` into `out`, reporting progress; return the data's SHA-256."""
-    digest = hashlib.sha256()
-    done = 0
-    with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        while chunk := response.read(_CHUNK):
-            out.write(chunk)
-            digest.update(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    return digest.hexdigest()
-
-
 def cache_write_error(folder: Path, error: OSError) -> ImpastoError:
     return ImpastoError(
         f"cannot write to the weights cache {folder} ({one_line(error)}): set IMPASTO_CACHE to a writable folder"
@@ -85,28 +70,46 @@ def cache_write_error(folder: Path, error: OSError) -> ImpastoError:
 
 def download(url: str, dest: Path, expected_sha256: str, *, progress: Progress | None = None) -> Path:
     """Download `url` to `dest` via a temp file, keeping it only if its SHA-256 matches;
-    `DownloadFailed` when the network does not deliver it."""
+    `DownloadFailed` when the network does not deliver it (then nothing is written)."""
     if offline():
         raise DownloadFailed(url, f"{OFFLINE_VARIABLE} is set")
     dest = Path(dest)
+    try:
+        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            _save(response, total, url, dest, expected_sha256, progress)
+    except _NETWORK_ERRORS as error:
+        raise DownloadFailed(url, one_line(error)) from error
+    return dest
+
+
+def _save(
+    response: BinaryIO, total: int | None, url: str, dest: Path, expected_sha256: str, progress: Progress | None
+) -> None:
+    """Streams a response (`total` bytes, if known) into `dest` through a temp file beside it, reporting progress."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     except OSError as error:
         raise cache_write_error(dest.parent, error) from error
+    digest, done = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out:
-            actual = _fetch(url, out, progress)
-        if not matches(actual, expected_sha256):
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+        if not matches(digest.hexdigest(), expected_sha256):
             raise ImpastoError(
-                f"download of {url} is corrupt (sha256 {actual}, expected {expected_sha256}) "
+                f"download of {url} is corrupt (sha256 {digest.hexdigest()}, expected {expected_sha256}) "
                 "and was deleted: run again to retry, or pass --weights FILE"
             )
         os.replace(tmp_name, dest)
-    except _NETWORK_ERRORS as error:
-        raise DownloadFailed(url, one_line(error)) from error
+    except _NETWORK_ERRORS:
+        raise  # the connection broke: `download` says so
     except OSError as error:
         raise cache_write_error(dest.parent, error) from error
     finally:
         Path(tmp_name).unlink(missing_ok=True)
-    return dest
