@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IMAGES, SQUEEZENET_WEIGHTS
+from conftest import IMAGES
 from PIL import Image
 
 from impasto.apps.batch.command import main
@@ -15,12 +15,16 @@ from impasto.apps.batch.names import MAX_LABEL_BYTES, labels, output_names
 from impasto.features.weights import sha256_file
 from impasto.record.provenance import read_record
 
-RUN = ["--model", "squeezenet1_1", "--weights", SQUEEZENET_WEIGHTS, "--size", "64", "--iterations", "4"]
 OUTPUTS = {"a.jpg__scream.png", "a.jpg__starry.png", "a.png__scream.png", "a.png__starry.png"}
 
 
+def run_flags(weights: Path) -> list:
+    """The settings of every batch run here: the real SqueezeNet weights at 64 px, 4 iterations."""
+    return ["--model", "squeezenet1_1", "--weights", weights, "--size", "64", "--iterations", "4"]
+
+
 def picture(name: str, path: Path, size: int = 80) -> Path:
-    """A shared image shrunk to `size` px and saved at `path` (its format from the suffix)."""
+    """An example image shrunk to `size` px and saved at `path` (its format from the suffix)."""
     image = Image.open(IMAGES / name).convert("RGB")
     image.thumbnail((size, size))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +35,7 @@ def picture(name: str, path: Path, size: int = 80) -> Path:
 def make_inputs(root: Path) -> tuple[Path, Path]:
     """photos/a.jpg and photos/a.png (same stem, different photos), a corrupt photo, and two styles."""
     picture("tubingen.jpg", root / "photos" / "a.jpg")
-    picture("golden_gate.jpg", root / "photos" / "a.png")
+    picture("shipwreck.jpg", root / "photos" / "a.png")
     (root / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
     (root / "photos" / "notes.txt").write_text("not an image, not a job")
     picture("starry_night.jpg", root / "styles" / "starry.jpg")
@@ -50,15 +54,13 @@ def jobs_csv(out: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
+def first_run(tmp_path_factory, squeezenet_weights):
     """The batch run once: 3 photos (one corrupt) x 2 styles; its exit code, stderr and folders."""
-    if not SQUEEZENET_WEIGHTS.exists():
-        pytest.skip("the real SqueezeNet weights are not beside the repo")
     root = tmp_path_factory.mktemp("batch")
     photos, styles = make_inputs(root)
     err = io.StringIO()  # capsys is function-scoped
     with contextlib.redirect_stderr(err):
-        code = main([str(a) for a in (photos, styles, "-o", root / "out", *RUN)])
+        code = main([str(a) for a in (photos, styles, "-o", root / "out", *run_flags(squeezenet_weights))])
     return code, err.getvalue(), photos, styles, root / "out"
 
 
@@ -103,11 +105,11 @@ def test_summary_lists_losses_and_shows_every_job(first_run):
         assert sheet.height >= 6 * 128 and sheet.width >= 3 * 128
 
 
-def test_finished_jobs_are_skipped_and_overwrite_redoes_them(first_run, capsys):
+def test_finished_jobs_are_skipped_and_overwrite_redoes_them(first_run, capsys, squeezenet_weights):
     code, err, photos, styles, out = first_run
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
-    picture("brad_pitt.jpg", photos / "a.png")  # a new photo under the old name: its jobs are redone
-    code, err = batch(capsys, photos, styles, "-o", out, *RUN)
+    picture("the_scream.jpg", photos / "a.png")  # a new photo under the old name: its jobs are redone
+    code, err = batch(capsys, photos, styles, "-o", out, *run_flags(squeezenet_weights))
     assert code == 1  # the corrupt photo still fails
     rows = jobs_csv(out)
     redone = {"a.png__scream.png", "a.png__starry.png"}
@@ -117,15 +119,15 @@ def test_finished_jobs_are_skipped_and_overwrite_redoes_them(first_run, capsys):
         assert rows[name]["status"] == "skipped" and rows[name]["total_loss"]
         assert (out / name).read_bytes() == before[name]
     (photos / "broken.jpg").unlink()
-    code, err = batch(capsys, photos, styles, "-o", out, *RUN, "--overwrite", "-q")
+    code, err = batch(capsys, photos, styles, "-o", out, *run_flags(squeezenet_weights), "--overwrite", "-q")
     assert code == 0 and err == ""
     assert {row["status"] for row in jobs_csv(out).values()} == {"done"}
 
 
-def test_results_of_other_settings_stop_the_batch_before_any_work(first_run, capsys):
+def test_results_of_other_settings_stop_the_batch_before_any_work(first_run, capsys, squeezenet_weights):
     code, err, photos, styles, out = first_run
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
-    code, err = batch(capsys, photos, styles, "-o", out, *RUN, "--style-weight", "7")
+    code, err = batch(capsys, photos, styles, "-o", out, *run_flags(squeezenet_weights), "--style-weight", "7")
     assert code == 1
     assert (
         err.strip().splitlines()[-1].startswith("impasto: error: ") and "--style-weight" in err and "--overwrite" in err
@@ -133,14 +135,12 @@ def test_results_of_other_settings_stop_the_batch_before_any_work(first_run, cap
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
 
 
-def test_pairs_csv_runs_only_its_pairs(tmp_path, capsys):
-    if not SQUEEZENET_WEIGHTS.exists():
-        pytest.skip("the real SqueezeNet weights are not beside the repo")
+def test_pairs_csv_runs_only_its_pairs(tmp_path, capsys, squeezenet_weights):
     photos, styles = make_inputs(tmp_path)
     (tmp_path / "pairs.csv").write_text(
         "content,style\nphotos/a.jpg,styles/starry.jpg\nphotos/a.jpg,styles/starry.jpg\n"
     )
-    code, err = batch(capsys, "--pairs", tmp_path / "pairs.csv", "-o", tmp_path / "out", *RUN)
+    code, err = batch(capsys, "--pairs", tmp_path / "pairs.csv", "-o", tmp_path / "out", *run_flags(squeezenet_weights))
     assert code == 0, err
     assert list(jobs_csv(tmp_path / "out")) == ["a__starry.png"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from apps.test_batch import OUTPUTS, RUN, batch, jobs_csv, make_inputs, picture
-from conftest import IMAGES, SHARED, SQUEEZENET_WEIGHTS
+from apps.test_batch import OUTPUTS, batch, jobs_csv, make_inputs, picture, run_flags
+from conftest import IMAGES
 from PIL import Image
 
 from impasto.apps.batch.command import main
@@ -22,8 +22,6 @@ from impasto.apps.video.shots import shot_bounds
 from impasto.apps.video.store import frames_folder
 from impasto.image.io import load_image
 from impasto.settings import Settings
-
-VIDEOS = SHARED / "video"
 
 
 @pytest.fixture(scope="session")
@@ -45,15 +43,14 @@ def torch_threads():
 
 
 @pytest.mark.ray
-def test_ray_batch_gives_the_local_images_bit_for_bit(ray_cluster, tmp_path, capsys, torch_threads):
-    if not SQUEEZENET_WEIGHTS.exists():
-        pytest.skip("the real SqueezeNet weights are not beside the repo")
+def test_ray_batch_gives_the_local_images_bit_for_bit(ray_cluster, tmp_path, capsys, torch_threads, squeezenet_weights):
     torch_threads(1)  # 2 workers on 2 CPUs: one thread each
     photos, styles = make_inputs(tmp_path)
     (photos / "broken.jpg").unlink()
-    code, err = batch(capsys, photos, styles, "-o", tmp_path / "local", *RUN)
+    run = run_flags(squeezenet_weights)
+    code, err = batch(capsys, photos, styles, "-o", tmp_path / "local", *run)
     assert code == 0, err
-    code, err = batch(capsys, photos, styles, "-o", tmp_path / "ray", *RUN, "--backend", "ray", "--workers", "2")
+    code, err = batch(capsys, photos, styles, "-o", tmp_path / "ray", *run, "--backend", "ray", "--workers", "2")
     assert code == 0, err
     assert {row["status"] for row in jobs_csv(tmp_path / "ray").values()} == {"done"}
     for name in OUTPUTS:
@@ -81,7 +78,7 @@ def test_job_of_a_killed_worker_finishes_on_another(ray_cluster, tmp_path):
     assert np.array_equal(*images)  # the retried job gives the very image the other worker made
 
 
-def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch, clips):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as where it is not installed
     picture("tubingen.jpg", tmp_path / "photos" / "a.jpg")
     code = main(
@@ -101,7 +98,7 @@ def test_ray_backend_without_ray_says_how_to_install_it(tmp_path, capsys, monkey
     assert (
         video_main(
             [
-                str(VIDEOS / "box.mp4"),
+                str(clips["box"]),
                 str(IMAGES / "starry_night.jpg"),
                 "-o",
                 str(tmp_path / "v.mp4"),
@@ -134,17 +131,19 @@ def test_weights_travel_as_bytes_only_when_they_are_a_local_file(tmp_path):
     assert weights_payload(Settings(model="squeezenet1_1")) is None  # the official file: each worker downloads it
 
 
-def joined_clip(path: Path) -> Path:
-    """An MP4 of 3 frames of box.mp4 then 3 of tree.mp4: two shots."""
-    frames = [*read_clip(VIDEOS / "box.mp4", 64).frames[:3], *read_clip(VIDEOS / "tree.mp4", 64).frames[:3]]
+def joined_clip(path: Path, clips: dict[str, Path]) -> Path:
+    """An MP4 of 3 frames of the box clip then 3 of the pan clip: two shots."""
+    frames = [*read_clip(clips["box"], 64).frames[:3], *read_clip(clips["pan"], 64).frames[:3]]
     write_video(frames, path, Clip(frames, frames, 15.0, path, 0.0, False))
     return path
 
 
 @pytest.mark.ray
-def test_ray_video_runs_shots_on_workers_and_gives_the_local_frames(ray_cluster, tmp_path, capsys, torch_threads):
+def test_ray_video_runs_shots_on_workers_and_gives_the_local_frames(
+    ray_cluster, tmp_path, capsys, torch_threads, clips
+):
     torch_threads(1)  # 2 workers on 2 CPUs: one thread each
-    clip = joined_clip(tmp_path / "joined.mp4")
+    clip = joined_clip(tmp_path / "joined.mp4", clips)
     assert shot_bounds(read_clip(clip, 64).frames) == [(0, 3), (3, 6)]
     run = [clip, IMAGES / "starry_night.jpg", "--model", "squeezenet1_1", "--weights", "random", "--size", "64",
            "--iterations", "6", "--frame-iterations", "3", "--quiet"]  # fmt: skip

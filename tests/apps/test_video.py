@@ -1,5 +1,5 @@
-"""`impasto video` end to end on real frames of ../shared/video/box.mp4 with the real
-SqueezeNet weights: frame count and rate kept, temporal mode steadier than frame by frame,
+"""`impasto video` end to end on the `box` clip the tests make (a print slid over a painting) with
+the real SqueezeNet weights: frame count and rate kept, temporal mode steadier than frame by frame,
 resume after the process is interrupted, audio copied, GIF out, and one-line errors."""
 
 import signal
@@ -11,7 +11,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from conftest import IMAGES, SHARED, SQUEEZENET_WEIGHTS
+from conftest import IMAGES
 from PIL import Image
 
 from impasto.apps.video.command import main
@@ -20,15 +20,9 @@ from impasto.apps.video.metrics import clip_motions, warping_error
 from impasto.apps.video.store import frames_folder
 
 pytest.importorskip("cv2")
-BOX = SHARED / "video" / "box.mp4"
 STYLE = IMAGES / "starry_night.jpg"
-REAL = ["--model", "squeezenet1_1", "--weights", SQUEEZENET_WEIGHTS, "--size", "96", "--frames", "6",
-        "--iterations", "12", "--frame-iterations", "6", "--style-loss", "gram", "--quiet"]  # fmt: skip
 RANDOM = ["--model", "squeezenet1_1", "--weights", "random", "--size", "48", "--iterations", "2",
           "--frame-iterations", "1", "--style-loss", "gram", "--quiet"]  # fmt: skip
-pytestmark = pytest.mark.skipif(
-    not (BOX.exists() and SQUEEZENET_WEIGHTS.exists()), reason="the shared clip or weights are missing"
-)
 
 
 def video(*argv) -> int:
@@ -41,9 +35,21 @@ def kept_frames(output: Path) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def temporal_run(tmp_path_factory) -> Path:
+def box(clips) -> Path:
+    return clips["box"]
+
+
+@pytest.fixture(scope="module")
+def real(squeezenet_weights) -> list:
+    """The real SqueezeNet weights on 6 frames at 96 px."""
+    return ["--model", "squeezenet1_1", "--weights", squeezenet_weights, "--size", "96", "--frames", "6",
+            "--iterations", "12", "--frame-iterations", "6", "--style-loss", "gram", "--quiet"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def temporal_run(tmp_path_factory, box, real) -> Path:
     out = tmp_path_factory.mktemp("video") / "box.mp4"
-    assert video(BOX, STYLE, "-o", out, *REAL) == 0
+    assert video(box, STYLE, "-o", out, *real) == 0
     return out
 
 
@@ -53,17 +59,17 @@ def test_video_keeps_frame_count_rate_and_size(temporal_run):
     assert not written.has_audio and len(kept_frames(temporal_run)) == 6
 
 
-def test_temporal_mode_flickers_less_than_frame_by_frame(temporal_run, tmp_path):
+def test_temporal_mode_flickers_less_than_frame_by_frame(box, real, temporal_run, tmp_path):
     independent = tmp_path / "independent.mp4"
-    assert video(BOX, STYLE, "-o", independent, "--mode", "independent", *REAL) == 0
-    motions = clip_motions(read_clip(BOX, 96, Cut(count=6)))
+    assert video(box, STYLE, "-o", independent, "--mode", "independent", *real) == 0
+    motions = clip_motions(read_clip(box, 96, Cut(count=6)))
     steady, flicker = (warping_error(kept_frames(out), motions) for out in (temporal_run, independent))
     assert steady * 3 < flicker
 
 
-def test_interrupted_run_keeps_its_frames_and_a_rerun_finishes_with_them(temporal_run, tmp_path):
+def test_interrupted_run_keeps_its_frames_and_a_rerun_finishes_with_them(box, real, temporal_run, tmp_path):
     out = tmp_path / "box.mp4"
-    command = [str(a) for a in (sys.executable, "-m", "impasto", "video", BOX, STYLE, "-o", out, *REAL)]
+    command = [str(a) for a in (sys.executable, "-m", "impasto", "video", box, STYLE, "-o", out, *real)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     folder, deadline = frames_folder(out), time.monotonic() + 300
     while len(list(folder.glob("[0-9]*.png"))) < 2 and process.poll() is None and time.monotonic() < deadline:
@@ -73,7 +79,7 @@ def test_interrupted_run_keeps_its_frames_and_a_rerun_finishes_with_them(tempora
     kept = {p.name: p.stat().st_mtime_ns for p in folder.glob("[0-9]*.png")}
     assert process.returncode == 130 and 2 <= len(kept) < 6 and not out.exists(), err
     assert f"frames kept in {folder}" in err.strip().splitlines()[-1]
-    assert video(BOX, STYLE, "-o", out, *REAL) == 0
+    assert video(box, STYLE, "-o", out, *real) == 0
     assert {p.name: p.stat().st_mtime_ns for p in folder.glob("[0-9]*.png") if p.name in kept} == kept
     assert len(read_clip(out, 96).frames) == 6
     resumed, whole = kept_frames(out), kept_frames(temporal_run)
@@ -111,20 +117,20 @@ def one_line_error(capsys, *argv) -> str:
     return err[0]
 
 
-def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
+def test_bad_inputs_are_one_line_errors(box, tmp_path, capsys):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
-    assert ".mp4 or .gif" in one_line_error(capsys, BOX, STYLE, "-o", tmp_path / "out.avi", *RANDOM)
+    assert ".mp4 or .gif" in one_line_error(capsys, box, STYLE, "-o", tmp_path / "out.avi", *RANDOM)
     assert "not found" in one_line_error(capsys, tmp_path / "missing.mp4", STYLE, "-o", tmp_path / "a.mp4", *RANDOM)
     assert "Cannot read video" in one_line_error(capsys, text, STYLE, "-o", tmp_path / "b.mp4", *RANDOM)
-    assert "--every" in one_line_error(capsys, BOX, STYLE, "-o", tmp_path / "c.mp4", "--every", "0", *RANDOM)
-    assert "--start" in one_line_error(capsys, BOX, STYLE, "-o", tmp_path / "d.mp4", "--start", "999", *RANDOM)
+    assert "--every" in one_line_error(capsys, box, STYLE, "-o", tmp_path / "c.mp4", "--every", "0", *RANDOM)
+    assert "--start" in one_line_error(capsys, box, STYLE, "-o", tmp_path / "d.mp4", "--start", "999", *RANDOM)
 
 
-def test_rerun_with_other_options_does_not_mix_frames(tmp_path, capsys):
+def test_rerun_with_other_options_does_not_mix_frames(box, tmp_path, capsys):
     out = tmp_path / "e.mp4"
-    assert video(BOX, STYLE, "-o", out, "--frames", "2", *RANDOM) == 0
-    assert "already exists" in one_line_error(capsys, BOX, STYLE, "-o", out, "--frames", "2", *RANDOM)
+    assert video(box, STYLE, "-o", out, "--frames", "2", *RANDOM) == 0
+    assert "already exists" in one_line_error(capsys, box, STYLE, "-o", out, "--frames", "2", *RANDOM)
     other = ["--frames", "2", "--overwrite", "--temporal-weight", "5"]
-    message = one_line_error(capsys, BOX, STYLE, "-o", out, *other, *RANDOM)
+    message = one_line_error(capsys, box, STYLE, "-o", out, *other, *RANDOM)
     assert str(frames_folder(out)) in message and "other options" in message

@@ -20,7 +20,6 @@ from impasto.features import weights
 from impasto.features.registry import REGISTRY, ModelSpec
 from impasto.features.weights import cache_dir, download, load_weights, sha256_file
 
-SQUEEZENET_CAFFE = Path("/work/shared/models/squeezenet1_1-caffe.pth")
 VGG19_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 VGG19_KEYS = {f"features.{i}.{p}" for i in VGG19_CONVS for p in ("weight", "bias")}
 
@@ -278,13 +277,9 @@ def test_download_lands_in_torch_home(
     assert (tmp_path / "torch" / "hub" / "checkpoints" / source.filename).is_file()
 
 
-needs_real_file = pytest.mark.skipif(not SQUEEZENET_CAFFE.is_file(), reason="no shared models")
-
-
-@needs_real_file
 @pytest.mark.parametrize("name", ["squeezenet1_1-caffe.pth", "squeezenet.pth"])
-def test_real_squeezenet_caffe_file(tmp_path: Path, name: str) -> None:
-    path = shutil.copy(SQUEEZENET_CAFFE, tmp_path / name)  # renamed: detected by its hash
+def test_real_squeezenet_caffe_file(tmp_path: Path, squeezenet_weights: Path, name: str) -> None:
+    path = shutil.copy(squeezenet_weights, tmp_path / name)  # renamed: detected by its hash
     loaded = load_weights("squeezenet1_1", path)
     assert loaded.preprocessing == "caffe"
     assert len(loaded.state_dict) == 50
@@ -293,10 +288,9 @@ def test_real_squeezenet_caffe_file(tmp_path: Path, name: str) -> None:
     assert loaded.sha256 == "87a624dfb1814635323c48dd83bf947578a718da64e8bc12c4601b959b34e54c"
 
 
-@needs_real_file
-def test_real_squeezenet_is_not_vgg19() -> None:
+def test_real_squeezenet_is_not_vgg19(squeezenet_weights: Path) -> None:
     with pytest.raises(ImpastoError, match=r"lacks \d+ VGG-19 feature weights"):
-        load_weights("vgg19", SQUEEZENET_CAFFE)
+        load_weights("vgg19", squeezenet_weights)
 
 
 def test_a_weights_file_is_hashed_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

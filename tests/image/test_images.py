@@ -27,7 +27,7 @@ from impasto.image.io import (
     to_tensor,
 )
 
-SHARED_PHOTO = Path(__file__).resolve().parents[3] / "shared" / "images" / "tubingen.jpg"
+EXAMPLE_PHOTO = Path(__file__).resolve().parents[2] / "examples" / "tubingen.jpg"
 
 
 def _noise(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
@@ -66,9 +66,8 @@ def test_rgb_jpeg_loads_as_rgb(tmp_path: Path) -> None:
     assert image.mode == "RGB" and image.size == (64, 48)
 
 
-@pytest.mark.skipif(not SHARED_PHOTO.exists(), reason="shared example photos not present")
 def test_real_photo_loads() -> None:
-    image = load_image(SHARED_PHOTO)
+    image = load_image(EXAMPLE_PHOTO)
     assert image.mode == "RGB" and image.size == (1024, 768)
 
 

@@ -23,12 +23,10 @@ ITERATIONS = 12
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run(tmp_path_factory: pytest.TempPathFactory, squeezenet_weights: Path) -> Path:
     """A real 64 px SqueezeNet run that asks for every output."""
-    from conftest import SQUEEZENET_WEIGHTS, shrunk
+    from conftest import shrunk
 
-    if not SQUEEZENET_WEIGHTS.exists():
-        pytest.skip("the real SqueezeNet weights are not beside the repo")
     folder = tmp_path_factory.mktemp("outputs")
     content, style = shrunk("tubingen.jpg", 80, folder), shrunk("starry_night.jpg", 80, folder)
     code = main(
@@ -41,7 +39,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--model",
             "squeezenet1_1",
             "--weights",
-            str(SQUEEZENET_WEIGHTS),
+            str(squeezenet_weights),
             "--size",
             "64",
             "--iterations",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import IMAGES, SQUEEZENET_WEIGHTS
+from conftest import IMAGES
 from PIL import Image
 
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install -e '.[web]'")
@@ -28,16 +28,14 @@ BASE_URL = "http://127.0.0.1:8765"
 MODEL = "squeezenet1_1"
 
 
-def config_for(data: Path, **changes) -> ServerConfig:
-    return ServerConfig(data=data, model=MODEL, weights={MODEL: str(SQUEEZENET_WEIGHTS)}, **changes)
+def config_for(data: Path, weights: Path, **changes) -> ServerConfig:
+    return ServerConfig(data=data, model=MODEL, weights={MODEL: str(weights)}, **changes)
 
 
 @pytest.fixture(scope="session")
-def stylizers() -> Stylizers:
+def stylizers(squeezenet_weights: Path) -> Stylizers:
     """The networks, loaded once and shared by every app of the session (as a server does)."""
-    if not SQUEEZENET_WEIGHTS.exists():
-        pytest.skip("the real SqueezeNet weights are not beside the repo")
-    return Stylizers(config_for(Path("unused")))
+    return Stylizers(config_for(Path("unused"), squeezenet_weights))
 
 
 @pytest.fixture
@@ -46,12 +44,12 @@ def data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def open_client(data: Path, stylizers: Stylizers) -> Callable[..., TestClient]:
+def open_client(data: Path, stylizers: Stylizers, squeezenet_weights: Path) -> Callable[..., TestClient]:
     """Starts an app on `data` (config changes as keywords); the client is closed after the test."""
     clients: list[TestClient] = []
 
     def open_client(**changes) -> TestClient:
-        client = TestClient(create_app(config_for(data, **changes), stylizers), base_url=BASE_URL)
+        client = TestClient(create_app(config_for(data, squeezenet_weights, **changes), stylizers), base_url=BASE_URL)
         clients.append(client.__enter__())
         return client
 
@@ -66,7 +64,7 @@ def client(open_client) -> TestClient:
 
 
 def image_bytes(name: str, size: int, kind: str = "JPEG") -> bytes:
-    """A shared image shrunk to `size` px (longest side), encoded as `kind`."""
+    """An example image shrunk to `size` px (longest side), encoded as `kind`."""
     image = Image.open(IMAGES / name).convert("RGB")
     image.thumbnail((size, size), Image.LANCZOS)
     buffer = io.BytesIO()
@@ -93,7 +91,7 @@ def poll(client: TestClient, job_id: str, until: Callable[[dict], bool], timeout
 
 @pytest.fixture
 def upload() -> Callable[..., dict]:
-    """upload(client, shared_image_name, size=96, kind="JPEG") -> the server's answer."""
+    """upload(client, example_image_name, size=96, kind="JPEG") -> the server's answer."""
     return send_upload
 
 
@@ -111,7 +109,7 @@ def pair(client) -> tuple[dict, dict]:
 
 @pytest.fixture
 def encoded() -> Callable[..., bytes]:
-    """encoded(shared_image_name, size, kind="JPEG") -> image file bytes."""
+    """encoded(example_image_name, size, kind="JPEG") -> image file bytes."""
     return image_bytes
 
 
@@ -126,13 +124,14 @@ class ServerProcess:
     `home` (and the weights cache, shared by every impasto command, beside it) so that
     anything it writes outside its data folder shows up there."""
 
-    def __init__(self, data: Path, home: Path) -> None:
-        self.data, self.home = data, home
+    def __init__(self, data: Path, home: Path, weights: Path) -> None:
+        self.data, self.home, self.weights = data, home, weights
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
         self.weights_cache = data.parent / "weights-cache"
         self.env = {**os.environ, "HOME": str(home), "IMPASTO_CACHE": str(self.weights_cache)}
+        self.env["IMPASTO_OFFLINE"] = "1"  # never a request to download.pytorch.org from a test
         for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR", "TORCH_HOME"):
             self.env.pop(name, None)
         self.log = data.parent / "serve.log"
@@ -151,7 +150,7 @@ class ServerProcess:
             "--model",
             MODEL,
             "--weights",
-            str(SQUEEZENET_WEIGHTS),
+            str(self.weights),
         ]
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -188,11 +187,9 @@ class ServerProcess:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Iterator[ServerProcess]:
+def site(tmp_path_factory, squeezenet_weights) -> Iterator[ServerProcess]:
     """One real server for the session's end-to-end tests (started once: it takes seconds)."""
-    if not SQUEEZENET_WEIGHTS.exists():
-        pytest.skip("the real SqueezeNet weights are not beside the repo")
     root = tmp_path_factory.mktemp("site")
-    server = ServerProcess(root / "data", root / "home")
+    server = ServerProcess(root / "data", root / "home", squeezenet_weights)
     yield server
     server.stop()

@@ -4,7 +4,6 @@ and its one-line errors."""
 from pathlib import Path
 
 import pytest
-from conftest import SQUEEZENET_WEIGHTS
 
 from impasto.apps.cli import main
 from impasto.apps.web.config import default_data_folder
@@ -30,14 +29,17 @@ def test_serve_listens_on_loopback_only_and_prints_its_address(site):
     assert site.process.returncode == 130
 
 
-def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_path):
+def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_path, squeezenet_weights):
     import uvicorn
 
     bound = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda server: bound.append(server.config.host))
     data = tmp_path / "runs"
+    monkeypatch.setenv("IMPASTO_OFFLINE", "1")  # VGG-19's weights are not asked for: the page starts with SqueezeNet
     argv = [
         "serve",
+        "--model",
+        "squeezenet1_1",
         "--host",
         "0.0.0.0",
         "--port",
@@ -45,7 +47,7 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
         "--data",
         str(data),
         "--weights-squeezenet1_1",
-        str(SQUEEZENET_WEIGHTS),
+        str(squeezenet_weights),
     ]
     assert main(argv) == 0
     out, err = capsys.readouterr()
