@@ -25,6 +25,7 @@ WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
 DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
 STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist", "swd")
 CONTENT_LOSSES = ("feature", "self-similarity")
+PARAMETERIZATIONS = ("pixels", "laplacian")
 # The style weight each normalised loss defaults to in a one-scale run, for every network (see the
 # README's Quality section); "gram", the paper's loss, takes the network's own (registry) weight.
 DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0, "swd": 20.0}
@@ -120,6 +121,14 @@ class Settings:
             "optimiser: lbfgs (the paper's), lbfgs-pyramid (L-BFGS preconditioned by an image pyramid; "
             "experimental, see the README's Performance section), adam, gd",
             choices=OPTIMIZERS,
+        ),
+    )
+    parameterization: str = field(
+        default="pixels",
+        metadata=option(
+            "what the optimiser changes: the pixels, or the coefficients of the image's Laplacian pyramid "
+            "(STROTSS, NNST: large shapes move as fast as strokes; takes --optimizer adam)",
+            choices=PARAMETERIZATIONS,
         ),
     )
     iterations: int = field(
@@ -272,6 +281,12 @@ class Settings:
                 f"style_scale {self.style_scale} makes the style image {style_side:,} px at size {self.size}: "
                 f"the limit is {MAX_SIZE:,} px; lower it",
                 "style_scale",
+            )
+        if self.parameterization == "laplacian" and self.optimizer != "adam":
+            raise ImpastoError(
+                f"parameterization laplacian is optimised with --optimizer adam, not {self.optimizer}; "
+                "lbfgs-pyramid is L-BFGS's form of it",
+                "parameterization",
             )
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise ImpastoError(f"device {self.device!r} is unknown: use auto, cpu, cuda, cuda:N or mps", "device")

@@ -19,7 +19,8 @@ from impasto.errors import ImpastoError
 from impasto.features.minimum import min_side
 from impasto.features.registry import spec
 from impasto.image.io import fitted_size
-from impasto.optim.loop import Resume, make_optimizer
+from impasto.optim.laplacian import pyramid_size
+from impasto.optim.loop import Resume, make_optimizer, optimizer_name
 from impasto.optim.memory import memory_budget
 from impasto.optim.schedule import scale_sizes, split_iterations
 from impasto.settings import MAX_SIZE, Settings
@@ -159,7 +160,9 @@ def check_resume(
         and _finite(average[1])
     ):
         _unfit("its iterate average is not an average of this run's images")
-    _check_optimizer_state(resume.optimizer_state, settings.optimizer, pixels)
+    _check_optimizer_state(
+        resume.optimizer_state, optimizer_name(settings.optimizer, settings.parameterization), pixels
+    )
 
 
 def _check_optimizer_state(state: Any, optimizer: str, pixels: torch.Tensor) -> None:
@@ -181,7 +184,8 @@ def _check_optimizer_state(state: Any, optimizer: str, pixels: torch.Tensor) -> 
         or any(not isinstance(e, dict) or set(e) - state_keys for e in per_image)
     ):
         _unfit(f"its optimiser state is not {optimizer}'s")
-    if not all(_sized_and_finite(value, pixels.numel()) for entry in per_image for value in entry.values()):
+    sizes = {pixels.numel(), pyramid_size(pixels.shape)} if optimizer == "adam-laplacian" else {pixels.numel()}
+    if not all(_sized_and_finite(value, sizes) for entry in per_image for value in entry.values()):
         _unfit("its optimiser state holds values of another image size, or NaN (it is damaged)")
     try:
         make_optimizer(optimizer, pixels.clone().requires_grad_(True), 1.0).load_state_dict(copy.deepcopy(state))
@@ -208,12 +212,13 @@ def _reference_keys(optimizer: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(saved["param_groups"][0]) - {"params"}, frozenset(entries[0] if entries else ())
 
 
-def _sized_and_finite(value: Any, numel: int) -> bool:
-    """Optimiser state values: numbers finite, tensors finite and scalar or image-sized."""
+def _sized_and_finite(value: Any, sizes: set[int]) -> bool:
+    """Optimiser state values: numbers finite, tensors finite and scalar or of one of `sizes` (the
+    image's, or its pyramid's for the optimisers of one)."""
     if isinstance(value, torch.Tensor):
-        return (value.numel() <= 1 or value.numel() == numel) and _finite(value)
+        return (value.numel() <= 1 or value.numel() in sizes) and _finite(value)
     if isinstance(value, (list, tuple)):
-        return all(_sized_and_finite(v, numel) for v in value)
+        return all(_sized_and_finite(v, sizes) for v in value)
     if isinstance(value, float):
         return math.isfinite(value)
     return value is None or isinstance(value, (int, str))

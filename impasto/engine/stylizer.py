@@ -27,7 +27,7 @@ from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_
 from impasto.losses.objective import Objective, Term, layers_of
 from impasto.optim import memory
 from impasto.optim.control import RunControl
-from impasto.optim.loop import Report, Resume, optimize
+from impasto.optim.loop import Report, Resume, optimize, optimizer_name
 from impasto.optim.memory import fit_memory, lbfgs_history, memory_budget
 from impasto.optim.schedule import scale_sizes
 from impasto.settings import Settings
@@ -155,7 +155,7 @@ class Stylizer:
             pixels = optimize(
                 fitted,
                 first,
-                optimizer=settings.optimizer,
+                optimizer=optimizer_name(settings.optimizer, settings.parameterization),
                 iterations=iterations[index],
                 lr=settings.lr,
                 report=_reporter(callback, index, len(sizes), present, control),

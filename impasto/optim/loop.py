@@ -14,6 +14,7 @@ import torch
 
 from impasto.errors import ImpastoError
 from impasto.optim.control import RunControl
+from impasto.optim.laplacian import LaplacianAdam
 from impasto.optim.no_dynamo import skip_dynamo_import
 from impasto.optim.pyramid import PyramidLBFGS
 
@@ -61,8 +62,19 @@ class IterateAverage:
         return self.accumulated / (1 - self.decay**self.steps)
 
 
+OWN_ITERATE = ("lbfgs-pyramid", "adam-laplacian")
+"""Optimisers that keep their own iterate and are evaluated clamped rather than projected."""
+
+
+def optimizer_name(optimizer: str, parameterization: str = "pixels") -> str:
+    """The optimiser that runs `optimizer` on the image's `parameterization` (adam-laplacian for Adam on
+    a Laplacian pyramid; the settings allow no other laplacian pairing)."""
+    return f"{optimizer}-laplacian" if parameterization == "laplacian" else optimizer
+
+
 def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50) -> torch.optim.Optimizer:
-    """L-BFGS (one loss evaluation per step, `history` past steps), Adam, or plain gradient descent."""
+    """L-BFGS (one loss evaluation per step, `history` past steps), Adam (on the pixels or on their
+    Laplacian pyramid: adam-laplacian), or plain gradient descent."""
     skip_dynamo_import()
     if name == "lbfgs":
         return torch.optim.LBFGS([pixels], lr=lr, max_iter=1, history_size=history)
@@ -70,6 +82,8 @@ def make_optimizer(name: str, pixels: torch.Tensor, lr: float, history: int = 50
         return PyramidLBFGS([pixels], lr=lr, history=history)
     if name == "adam":
         return torch.optim.Adam([pixels], lr=lr)
+    if name == "adam-laplacian":
+        return LaplacianAdam([pixels], lr=lr)
     if name == "gd":
         return torch.optim.SGD([pixels], lr=lr)
     raise ImpastoError(f"unknown optimiser {name!r}: choose from lbfgs, lbfgs-pyramid, adam, gd")
@@ -88,9 +102,9 @@ class _Run:
         self.pixels.requires_grad_(True)
         self.average = IterateAverage(ema_decay) if ema_decay > 0 else None
         self.opt = make_optimizer(optimizer, self.pixels, lr, history)
-        # Pyramid L-BFGS keeps its own iterate and evaluates it clamped (one consistent objective);
-        # the others are projected into 0..1 after every step.
-        self.project = optimizer != "lbfgs-pyramid"
+        # Pyramid L-BFGS and Laplacian Adam keep their own iterate and evaluate it clamped (one
+        # consistent objective); the others are projected into 0..1 after every step.
+        self.project = optimizer not in OWN_ITERATE
         self.evaluations = 0 if resume is None else resume.iteration
         self.began = time.perf_counter() - (0.0 if resume is None else resume.elapsed)
         if resume is not None:
@@ -113,7 +127,7 @@ class _Run:
         )
 
     def shown(self) -> torch.Tensor:
-        """The pixels as evaluated: the iterate itself, or clamped for pyramid L-BFGS."""
+        """The pixels as evaluated: the iterate itself, or clamped for the optimisers with their own iterate."""
         return self.pixels if self.project else self.pixels.clamp(0, 1)
 
     def evaluate(self) -> torch.Tensor:
