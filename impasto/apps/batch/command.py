@@ -4,11 +4,14 @@ of a CSV) into one folder, resumably, on this machine or on a Ray cluster."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from impasto.apps.batch.display import BatchDisplay
+from impasto.apps.batch.outputs import check_batch, is_own_output
 from impasto.apps.batch.plan import Job, cross_product, plan_jobs, read_pairs
 from impasto.apps.batch.results import STATUSES, Outcome, ResultWriter, skipped
 from impasto.apps.batch.resume import Finished
@@ -65,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     check_weights(settings, args)
     out = Path(args.output)
-    jobs = plan_jobs(_pairs(args), out)
-    outcomes = {} if args.overwrite else _skippable(jobs, Finished(settings))
+    jobs = plan_jobs(_pairs(args, out), out)
+    with _output_folder(out):  # before the first job: every file it will write, and where
+        check_batch(jobs, out, settings, args.overwrite, args.pairs)
+        outcomes = {} if args.overwrite else _skippable(jobs, Finished(settings))
     todo = [job for job in jobs if job not in outcomes]
-    _make_folder(out)
     display = BatchDisplay(len(jobs), len(outcomes), quiet=args.quiet, log_every=args.log_every)
     try:
         with sigterm_interrupts():
@@ -91,17 +95,19 @@ def run(args: argparse.Namespace) -> int:
 def _summarise(jobs: Sequence[Job], outcomes: dict[Job, Outcome], out: Path) -> tuple[list[Outcome], list[Path]]:
     """Every job's outcome in plan order, and the summary files written from them."""
     summary = [outcomes.get(job) or Outcome(job, "not run") for job in jobs]
-    return summary, [write_jobs_csv(summary, out / "jobs.csv"), *write_contact_sheets(summary, out / "index.jpg")]
+    return summary, [write_jobs_csv(summary, out / "jobs.csv"), *write_contact_sheets(summary, out)]
 
 
-def _pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+def _pairs(args: argparse.Namespace, out: Path) -> list[tuple[Path, Path]]:
+    """The (photo, style) pairs: the CSV's, or every photo with every style but the files the
+    batch itself wrote into `out` (results and contact sheets, when `out` is a photo or style folder)."""
     if args.pairs and (args.contents or args.styles):
         raise ImpastoError("give either CONTENTS STYLES folders or --pairs CSV, not both")
     if args.pairs:
         return read_pairs(args.pairs)
     if not (args.contents and args.styles):
         raise ImpastoError("give a folder of photos and a folder of styles (or --pairs CSV)")
-    return cross_product(args.contents, args.styles)
+    return cross_product(args.contents, args.styles, lambda path: is_own_output(path, out))
 
 
 def _skippable(jobs: Sequence[Job], finished: Finished) -> dict[Job, Outcome]:
@@ -119,11 +125,22 @@ def _skippable(jobs: Sequence[Job], finished: Finished) -> dict[Job, Outcome]:
     return done
 
 
-def _make_folder(out: Path) -> None:
+@contextlib.contextmanager
+def _output_folder(out: Path) -> Iterator[None]:
+    """The output folder made (with any missing parents) for the checks in the block, and
+    removed again if they stop the batch, so that a refused batch leaves nothing behind."""
+    made = [folder for folder in (out, *out.parents) if not os.path.lexists(folder)]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ImpastoError(f"cannot create the output folder {out} ({error.strerror}): check the path") from error
+    try:
+        yield
+    except BaseException:
+        for folder in made:  # innermost first; a folder something was put in meanwhile stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _run(args: argparse.Namespace, settings: Settings, jobs: list[Job], display: BatchDisplay) -> Iterator[Outcome]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,11 @@ class Job:
     output: Path
 
 
-def images_in(path: str | os.PathLike[str], role: str) -> list[Path]:
-    """The images of a folder (not its subfolders) by name, or the one file given."""
+def images_in(
+    path: str | os.PathLike[str], role: str, leave_out: Callable[[Path], bool] = lambda p: False
+) -> list[Path]:
+    """The images of a folder (not its subfolders) by name, but those `leave_out` picks (the
+    batch's own results), or the one file given."""
     source = Path(path)
     if source.is_file():
         return [source]
@@ -33,16 +37,20 @@ def images_in(path: str | os.PathLike[str], role: str) -> list[Path]:
     found = sorted(
         p
         for p in source.iterdir()
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and not p.is_dir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and not p.is_dir() and not leave_out(p)
     )
     if not found:
         raise ImpastoError(f"{role} folder {source} holds no images: add {', '.join(IMAGE_SUFFIXES)} files")
     return found
 
 
-def cross_product(contents: str | os.PathLike[str], styles: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
-    """Every photo of `contents` with every style of `styles`, photo by photo."""
-    content_paths, style_paths = images_in(contents, "content"), images_in(styles, "style")
+def cross_product(
+    contents: str | os.PathLike[str],
+    styles: str | os.PathLike[str],
+    leave_out: Callable[[Path], bool] = lambda p: False,
+) -> list[tuple[Path, Path]]:
+    """Every photo of `contents` with every style of `styles`, photo by photo (none that `leave_out` picks)."""
+    content_paths, style_paths = images_in(contents, "content", leave_out), images_in(styles, "style", leave_out)
     return [(c, s) for c in content_paths for s in style_paths]
 
 

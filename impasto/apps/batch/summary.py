@@ -1,19 +1,23 @@
 """The batch's summary: `jobs.csv` (every job, its status, seconds and final losses) and a
-contact sheet `index.jpg` (photo, style and result, one job per row)."""
+contact sheet `index.jpg` (photo, style and result, one job per row), each marked as the
+batch's own (the CSV by its header, the sheet by a JPEG comment) so that a rerun rewrites
+them, never takes the sheet for a photo, and never replaces a user's file of the same name."""
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
 from impasto.apps.batch.results import Outcome
-from impasto.atomic import write_text_atomic
+from impasto.atomic import write_bytes_atomic, write_text_atomic
 from impasto.errors import ImpastoError
-from impasto.image.io import load_image, save_image
+from impasto.image.convert import srgb_profile
+from impasto.image.io import load_image
 from impasto.record.figures import comparison_figure
 
 ROW_HEIGHT = 128
@@ -23,6 +27,29 @@ ROWS_PER_SHEET = 100
 """Rows per contact sheet: index.jpg, then index-2.jpg, ... (JPEG images stop at 65535 px)."""
 _MISSING = (224, 224, 224)
 _FAILED = (240, 196, 196)
+SHEET_MARK = b"impasto batch contact sheet"
+"""The JPEG comment that tells a batch's contact sheet from a user's picture."""
+CSV_COLUMNS = ["content", "style", "output", "status", "seconds"]
+"""The first columns of jobs.csv, which tell it from a user's CSV."""
+
+
+def summary_paths(folder: Path, jobs: int) -> list[Path]:
+    """The summary files of a batch of `jobs` jobs: jobs.csv, index.jpg, index-2.jpg, ..."""
+    sheet = folder / "index.jpg"
+    pages = max(1, math.ceil(jobs / ROWS_PER_SHEET))
+    return [folder / "jobs.csv", sheet, *(sheet.with_name(f"index-{page}.jpg") for page in range(2, pages + 1))]
+
+
+def is_summary(path: Path) -> bool:
+    """Whether `path` is a summary file a batch wrote (by its mark, not its name alone)."""
+    try:
+        if path.suffix.lower() == ".csv":
+            with open(path, newline="", encoding="utf-8") as file:
+                return next(csv.reader(file), [])[: len(CSV_COLUMNS)] == CSV_COLUMNS
+        with Image.open(path) as image:
+            return image.format == "JPEG" and image.info.get("comment") == SHEET_MARK
+    except (OSError, ValueError, csv.Error, Image.DecompressionBombError):
+        return False
 
 
 def loss_terms(outcomes: Sequence[Outcome]) -> list[str]:
@@ -36,7 +63,7 @@ def write_jobs_csv(outcomes: Sequence[Outcome], path: Path) -> Path:
     terms = loss_terms(outcomes)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["content", "style", "output", "status", "seconds", *(f"{t}_loss" for t in terms), "error"])
+    writer.writerow([*CSV_COLUMNS, *(f"{t}_loss" for t in terms), "error"])
     for o in outcomes:
         seconds = "" if o.seconds is None else f"{o.seconds:.2f}"
         losses = [_number(o.losses.get(t)) for t in terms]
@@ -48,19 +75,22 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
-def write_contact_sheets(outcomes: Sequence[Outcome], path: Path) -> list[Path]:
-    """The contact sheet(s): `path`, then `path`-2, ... for every ROWS_PER_SHEET jobs."""
+def write_contact_sheets(outcomes: Sequence[Outcome], folder: Path) -> list[Path]:
+    """The contact sheet(s) in `folder`: index.jpg, then index-2.jpg, ... for every ROWS_PER_SHEET
+    jobs, marked as the batch's."""
     thumbnails: dict[Path, Image.Image] = {}
     written = []
-    for page, start in enumerate(range(0, len(outcomes), ROWS_PER_SHEET)):
+    targets = summary_paths(folder, len(outcomes))[1:]
+    for target, start in zip(targets, range(0, len(outcomes), ROWS_PER_SHEET)):
         rows = [_row(o, thumbnails) for o in outcomes[start : start + ROWS_PER_SHEET]]
         sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
         top = 0
         for row in rows:
             sheet.paste(row, (0, top))
             top += row.height
-        target = path if page == 0 else path.with_name(f"{path.stem}-{page + 1}{path.suffix}")
-        written.append(save_image(sheet, target))
+        encoded = io.BytesIO()
+        sheet.save(encoded, "JPEG", quality=95, icc_profile=srgb_profile(), comment=SHEET_MARK)
+        written.append(write_bytes_atomic(target, encoded.getvalue()))
     return written
 
 
