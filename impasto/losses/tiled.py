@@ -16,6 +16,7 @@ import copy
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -100,8 +101,9 @@ class TiledObjective(nn.Module):
         self._sizes: dict[tuple[int, int], dict[str, tuple[int, int]]] = {}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        size = tuple(image.shape[-2:])
-        layout = tiles(*size, self.core, self.halo)
+        height, width = image.shape[-2:]
+        size = (height, width)
+        layout = tiles(height, width, self.core, self.halo)
         grams, content = self._first_pass(image.detach(), layout, size)
         style, dgrams = self._style_terms(grams)
         zero = image.new_zeros((), dtype=torch.float32)
@@ -124,13 +126,17 @@ class TiledObjective(nn.Module):
 
     def _style_losses(self) -> Iterator[tuple[Term, str, StyleLoss]]:
         for term in self.style:
+            assert isinstance(term.module, StyleTerm)
             for layer, loss in term.module.losses.items():
+                assert isinstance(loss, StyleLoss)  # tileable() admits whole-image Gram losses only
                 yield term, layer, loss
 
     @torch.no_grad()
-    def _first_pass(self, image, layout, size) -> tuple[dict[tuple[str, str], list], dict[str, torch.Tensor]]:
+    def _first_pass(self, image, layout, size) -> tuple[dict[tuple[str, str], list[Any]], dict[str, torch.Tensor]]:
         """Per (style term, layer) [sum of core F F^T, positions]; and each content term's loss."""
-        grams = {(term.name, layer): [0.0, 0] for term, layer, _ in self._style_losses()}
+        grams: dict[tuple[str, str], list[Any]] = {
+            (term.name, layer): [0.0, 0] for term, layer, _ in self._style_losses()
+        }
         content = {term.name: image.new_zeros((), dtype=torch.float32) for term in self.content}
         for tile, window in self._windows(image, layout):
             features = self.objective.extractor(window)
@@ -139,7 +145,7 @@ class TiledObjective(nn.Module):
                 entry = grams[term.name, layer]
                 entry[0], entry[1] = entry[0] + flat @ flat.transpose(1, 2), entry[1] + flat.shape[-1]
             for term in self.content:
-                content[term.name] = content[term.name] + self._content_share(term.module, features, tile, size)
+                content[term.name] = content[term.name] + self._content_share(term, features, tile, size)
         return grams, content
 
     def _core(self, features: torch.Tensor, tile: Tile, size: tuple[int, int], layer: str) -> torch.Tensor:
@@ -153,29 +159,34 @@ class TiledObjective(nn.Module):
             self._sizes[size] = {k: tuple(v.shape[-2:]) for k, v in features.items()}
         return self._sizes[size][name]
 
-    def _content_share(self, term: ContentTerm, features, tile, size) -> torch.Tensor:
+    def _content_share(self, term: Term, features, tile, size) -> torch.Tensor:
         """This tile's share of a content term (means over the whole feature map)."""
-        total = 0.0
-        for name, loss in term.losses.items():
-            full = tuple(loss.target.shape[-2:])
+        assert isinstance(term.module, ContentTerm)
+        total = torch.zeros(())
+        for name, loss in term.module.losses.items():
+            assert isinstance(loss, ContentLoss)  # tileable() admits feature content losses only
+            height, width = loss.target.shape[-2:]
+            full = (height, width)
             core = crop(features[name], tile, size, full)
             target = crop(loss.target, Tile(tile.core, (0, 0, 0, 0)), size, full)
             rows, cols = min(core.shape[-2], target.shape[-2]), min(core.shape[-1], target.shape[-1])
             share = loss.squared_error_sum(
                 core[..., :rows, :cols], target[..., :rows, :cols]
             )  # ends may differ by a position
-            total = total + term.layer_weights[name] * share / loss.target.numel()
+            total = total + term.module.layer_weights[name] * share / loss.target.numel()
         return total
 
     def _style_terms(self, grams) -> tuple[dict[str, torch.Tensor], dict[tuple[str, str], torch.Tensor]]:
         """Each weighted style term and its gradient with respect to each layer's Gram matrix."""
-        style, dgrams = {term.name: 0.0 for term in self.style}, {}
+        style: dict[str, torch.Tensor] = {}
+        dgrams: dict[tuple[str, str], torch.Tensor] = {}
         for term, layer, loss in self._style_losses():
+            assert isinstance(term.module, StyleTerm)
             gram = (grams[term.name, layer][0] / grams[term.name, layer][1]).requires_grad_(True)
             with torch.enable_grad():
                 value = term.weight * term.module.layer_weights[layer] * loss.loss_of_gram(gram)
                 dgrams[term.name, layer] = torch.autograd.grad(value, gram)[0]
-            style[term.name] = style[term.name] + value.detach()
+            style[term.name] = style.get(term.name, 0.0) + value.detach()
         return style, dgrams
 
     def _second_pass(self, image, layout, size, dgrams, grams) -> torch.Tensor:
@@ -184,7 +195,10 @@ class TiledObjective(nn.Module):
         for tile, window in self._windows(image, layout):
             window = window.clone().requires_grad_(True)
             features = self.objective.extractor(window)
-            share = sum(term.weight * self._content_share(term.module, features, tile, size) for term in self.content)
+            share = sum(
+                (term.weight * self._content_share(term, features, tile, size) for term in self.content),
+                torch.zeros(()),
+            )
             for term, layer, _ in self._style_losses():
                 flat = self._core(features[layer], tile, size, layer).float().flatten(2)
                 share = (
@@ -192,6 +206,7 @@ class TiledObjective(nn.Module):
                     + (dgrams[term.name, layer] * (flat @ flat.transpose(1, 2))).sum() / grams[term.name, layer][1]
                 )
             share.backward()
+            assert window.grad is not None
             top, bottom, left, right = tile.window
             grad[..., top:bottom, left:right] += window.grad
         return grad
