@@ -17,8 +17,10 @@ import torch
 
 from impasto.errors import ImpastoError
 from impasto.features import weights
+from impasto.features.cache import cache_dir
+from impasto.features.download import download
 from impasto.features.registry import REGISTRY, ModelSpec
-from impasto.features.weights import cache_dir, download, load_weights, sha256_file
+from impasto.features.weights import load_weights, sha256_file
 
 VGG19_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 VGG19_KEYS = {f"features.{i}.{p}" for i in VGG19_CONVS for p in ("weight", "bias")}
@@ -224,7 +226,7 @@ def test_checksum_mismatch_deletes_download(cache: Path, monkeypatch: pytest.Mon
     data = b"not the real weights" * 100
     serve(monkeypatch, data=data)
     with pytest.raises(ImpastoError) as info:
-        load_weights("squeezenet1_1")
+        load_weights("squeezenet1_1", "official")
     message = str(info.value)
     assert REGISTRY["squeezenet1_1"].sha256 in message
     assert hashlib.sha256(data).hexdigest() in message
@@ -244,10 +246,10 @@ def test_offline(cache: Path, monkeypatch: pytest.MonkeyPatch, error: Exception)
     with pytest.raises(ImpastoError) as info:
         load_weights("vgg19")
     message = str(info.value)
-    assert message.startswith("cannot download VGG-19 weights from " + REGISTRY["vgg19"].url)
-    assert str(cache / REGISTRY["vgg19"].filename) in message
-    assert "--weights" in message and "\n" not in message
-    assert list(cache.iterdir()) == []
+    assert message.startswith("VGG-19 weights are not cached and cannot be downloaded (")
+    assert f"put the file at {cache / REGISTRY['vgg19'].filename} (download {REGISTRY['vgg19'].url}" in message
+    assert message.endswith("--model squeezenet1_1") and "\n" not in message
+    assert not cache.exists()
 
 
 def test_download_accepts_hash_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
