@@ -15,6 +15,7 @@ write as `Planned` files and what it reads, and no app keeps checks of its own.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from impasto.engine.targets import load_masks
 from impasto.errors import ImpastoError
 from impasto.features.devices import select_device
 from impasto.features.weights import names_a_file
+from impasto.files import read_input
 from impasto.image.io import DEEP_FORMATS, SUPPORTED_SUFFIXES, LoadedImage, check_output_path, read_image
 from impasto.optim.loop import Resume
 from impasto.record.checkpoint import checkpoint_path
@@ -209,6 +211,16 @@ def settings_reads(settings: Settings) -> dict[str, Path]:
     if names_a_file(settings.weights):
         paths["the weights file"] = Path(str(settings.weights)).expanduser()
     return paths
+
+
+def mask_checksums(settings: Settings) -> dict[str, str]:
+    """The SHA-256 of each mask the settings name, by `content_mask N` / `style_mask N`: what
+    a kept result of these settings was made from, beside its photo and style."""
+    sums = {}
+    for name in ("content_mask", "style_mask"):
+        for i, mask in enumerate(getattr(settings, name) or ()):
+            sums[f"{name} {i + 1}"] = hashlib.sha256(read_input(mask, "image", name)).hexdigest()
+    return sums
 
 
 def _identity(path: Path) -> set[object]:

@@ -11,6 +11,7 @@ from PIL import Image
 from impasto import __version__
 from impasto.apps.batch.plan import Job
 from impasto.errors import ImpastoError
+from impasto.record.preflight import mask_checksums
 from impasto.record.provenance import build_record, save_with_record
 from impasto.settings import Settings
 
@@ -54,6 +55,7 @@ class ResultWriter:
     def __init__(self, settings: Settings, weights_sha256: str) -> None:
         self.settings = settings
         self.weights_sha256 = weights_sha256
+        self.masks = mask_checksums(settings)  # kept in the record: an edited mask makes the result stale
 
     def save(self, job: Job, image: Image.Image, losses: Mapping[str, float], seconds: float, device: str) -> Outcome:
         """Writes the job's image atomically; an error while saving fails only this job."""
@@ -65,7 +67,7 @@ class ResultWriter:
                 version=__version__,
                 device=device,
                 weights_sha256=self.weights_sha256,
-                extra={"batch": {"seconds": seconds, "losses": dict(losses)}},
+                extra={"batch": {"seconds": seconds, "losses": dict(losses), "masks": self.masks}},
             )
             save_with_record(image, job.output, record)
         except Exception as error:  # a full disk or a vanished input fails this job, not the batch

@@ -9,6 +9,7 @@ from typing import Any
 from impasto.apps.batch.plan import Job
 from impasto.errors import ImpastoError
 from impasto.features.weights import sha256_file, weights_sha256
+from impasto.record.preflight import mask_checksums
 from impasto.record.provenance import read_record
 from impasto.settings import Settings
 
@@ -26,11 +27,13 @@ class Previous:
 
 class Finished:
     """Compares outputs' provenance records with the batch's settings, weights and inputs
-    (inputs by checksum, so a moved photo still counts as the same)."""
+    (inputs, masks included, by checksum, so a moved photo still counts as the same and an
+    edited one does not)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = _comparable(settings.resolved().to_dict())
         self.weights_sha256 = weights_sha256(settings.model, settings.weights)
+        self.masks = mask_checksums(settings)
         self._checksums: dict[Path, str | None] = {}
 
     def previous(self, job: Job) -> Previous:
@@ -45,7 +48,9 @@ class Finished:
         if conflict:
             return Previous(conflict=conflict)
         sums = [entry.get("sha256") for entry in (record["content"], *record["styles"])]
-        current = sums == [self._checksum(job.content), self._checksum(job.style)]
+        kept = record.get("batch")
+        masks = kept.get("masks", {}) if isinstance(kept, dict) else {}
+        current = sums == [self._checksum(job.content), self._checksum(job.style)] and masks == self.masks
         return Previous(record=record) if current and "interrupted_at" not in record else Previous()
 
     def _conflict(self, record: dict[str, Any]) -> str | None:

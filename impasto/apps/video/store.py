@@ -5,7 +5,6 @@ inputs count by the SHA-256 of their content), from mixing frames of two differe
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,8 +15,8 @@ from PIL import Image
 from impasto.atomic import write_text_atomic
 from impasto.errors import ImpastoError
 from impasto.features.weights import weights_sha256
-from impasto.files import read_input
 from impasto.image.io import load_image, save_image
+from impasto.record.preflight import mask_checksums
 from impasto.settings import Settings
 
 RUN_FILE = "run.json"
@@ -52,13 +51,8 @@ def frames_folder(output: Path) -> Path:
 def input_checksums(video: str, styles: Sequence[str], settings: Settings) -> dict[str, str]:
     """The SHA-256 of each input a run's frames are made from, by key: `video` (of its chosen
     frames as decoded), `style N`, `content_mask N`, `style_mask N` and `weights`."""
-    sums = {"video": video, **{f"style {i + 1}": s for i, s in enumerate(styles)}}
-    for setting in ("content_mask", "style_mask"):
-        for i, mask in enumerate(getattr(settings, setting) or ()):
-            data = read_input(mask, "image", setting)
-            sums[f"{setting} {i + 1}"] = hashlib.sha256(data).hexdigest()
-    sums["weights"] = weights_sha256(settings.model, settings.weights)
-    return sums
+    sums = {"video": video, **{f"style {i + 1}": s for i, s in enumerate(styles)}, **mask_checksums(settings)}
+    return {**sums, "weights": weights_sha256(settings.model, settings.weights)}
 
 
 class FrameStore:
