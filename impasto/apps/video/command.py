@@ -145,13 +145,14 @@ def _run(args: argparse.Namespace) -> int:
         from impasto.apps.ray_pool.cluster import import_ray
 
         import_ray()  # a missing Ray is one line before the video is decoded
-    stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
     styles = [read_image(path, "style image") for path in args.style]
     clip = read_clip(args.video, settings.size, cut)
     settings = dataclasses.replace(settings, size=max(clip.size))  # even sides for H.264 may move it by a pixel
     checksums = input_checksums(clip.digest, [s.sha256 for s in styles], settings)
     run = _describe(args, settings.resolved(), consistency, cut, checksums)
     store = FrameStore(frames_folder(output), run, _input_names(args, settings))
+    store.check()  # kept frames of other inputs or options stop the run before the network is built
+    stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
     store.open()
     with sigterm_interrupts():
         with tqdm(total=len(clip.frames), unit="frame", disable=args.quiet, file=sys.stderr) as bar:

@@ -64,20 +64,28 @@ class FrameStore:
         self.run = json.loads(json.dumps(run))  # as it reads back from disk: lists, not tuples
         self.names = dict(names or {})
 
-    def open(self) -> int:
-        """Creates the folder (or checks that its frames belong to this run); returns how many frames it holds."""
-        if self.folder.exists() and not self.folder.is_dir():
+    def check(self) -> None:
+        """Before any work, changing nothing: the folder is missing or holds this run's frames,
+        not a file, another run's frames, frames of inputs since changed, or a user's files."""
+        if not self.folder.exists():
+            return
+        if not self.folder.is_dir():
             raise ImpastoError(f"{self.folder} is a file: move it away, the video's frames are kept there")
-        self.folder.mkdir(exist_ok=True)
         described = self.folder / RUN_FILE
         if described.exists():
             self._check(_read(described))
         elif any(self.folder.iterdir()):
             raise ImpastoError(
                 f"{self.folder} holds files that are not a video run's frames: move them away, or choose another "
-                "output name (the frames are kept in OUTPUT_frames)"
+                "--output (its frames are kept in OUTPUT_frames)"
             )
-        else:
+
+    def open(self) -> int:
+        """Creates the folder (after `check`); returns how many frames it holds."""
+        self.check()
+        self.folder.mkdir(exist_ok=True)
+        described = self.folder / RUN_FILE
+        if not described.exists():
             write_text_atomic(described, json.dumps(self.run, indent=1, sort_keys=True))
         for leftover in self.folder.glob(".*.png"):  # temporary files of a write that was killed
             leftover.unlink(missing_ok=True)
