@@ -128,7 +128,8 @@ def test_weights_travel_as_bytes_only_when_they_are_a_local_file(tmp_path):
         b"weights",
     )
     assert weights_payload(Settings(model="squeezenet1_1", weights="random")) is None
-    assert weights_payload(Settings(model="squeezenet1_1")) is None  # the official file: each worker downloads it
+    assert weights_payload(Settings(model="squeezenet1_1")) is None  # built in: each worker has them
+    assert weights_payload(Settings(model="squeezenet1_1", weights="official")) is None  # each worker downloads it
 
 
 def joined_clip(path: Path, clips: dict[str, Path]) -> Path:
