@@ -44,6 +44,10 @@ class SelfSimilarityLoss(nn.Module):
     """Mean absolute difference between the output's and the photo's self-similarity at fixed
     positions of one layer, relative to the photo's mean distance."""
 
+    positions: torch.Tensor
+    target: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, target: torch.Tensor, positions: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("positions", positions.to(target.device))

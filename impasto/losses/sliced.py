@@ -42,6 +42,10 @@ def resampled(quantiles: torch.Tensor, count: int) -> torch.Tensor:
 class SlicedWassersteinStyleLoss(nn.Module):
     """Relative sliced 2-Wasserstein distance between the output's features and the style's."""
 
+    axes: torch.Tensor
+    quantiles: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, styles: Sequence[torch.Tensor], blend: Sequence[float], seed: int) -> None:
         super().__init__()
         axes = directions(styles[0].shape[1], seed).to(styles[0].device)
