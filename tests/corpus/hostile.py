@@ -34,6 +34,7 @@ class Case:
     needles: tuple[str, ...]
     code: int = 1
     after_weights: bool = False
+    absent: tuple[str, ...] = ()  # what the line must not say (--overwrite, where it would destroy an input)
 
 
 @dataclass

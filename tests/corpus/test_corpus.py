@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus.app_cases import APP_CASES
 from corpus.cases import CASES
 from corpus.hostile import Corpus
 from corpus.pictures import FORMATS, noise, over_white
 from PIL import Image, ImageOps
 
+import impasto.apps.video.command
 import impasto.engine
 from impasto.apps.cli import main
 from impasto.errors import ImpastoError
@@ -49,14 +51,15 @@ class NoWork:
 
 
 @pytest.mark.filterwarnings("error::UserWarning")  # a warning would be more lines on the terminal
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted({**CASES, **APP_CASES}))
 def test_hostile_command_line_gives_one_line_before_any_work(name, tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     corpus = Corpus(tmp_path)
     try:
-        case = CASES[name](corpus)
+        case = {**CASES, **APP_CASES}[name](corpus)
         if not case.after_weights:
             monkeypatch.setattr(impasto.engine, "Stylizer", NoWork)
+            monkeypatch.setattr(impasto.apps.video.command, "Stylizer", NoWork)
         before = snapshot(tmp_path)
         try:
             code = main(case.argv)
@@ -72,6 +75,8 @@ def test_hostile_command_line_gives_one_line_before_any_work(name, tmp_path, cap
     assert len(lines) == 1 and lines[0].startswith("impasto: error: ") and "Traceback" not in err, err
     for needle in case.needles:
         assert needle in lines[0], lines[0]
+    for wrong in case.absent:
+        assert wrong not in lines[0], lines[0]
     assert "weights_only" not in err and "<PIL" not in err
 
 

@@ -93,15 +93,11 @@ def _check_outputs(args: argparse.Namespace, settings: Settings, output: Path) -
     check_outputs(planned, {**inputs, **settings_reads(settings)}, args.overwrite)
 
 
-def _describe(
-    args: argparse.Namespace, settings: Settings, consistency: Consistency, cut: Cut, checksums: dict[str, Any]
-) -> dict[str, Any]:
+def _describe(settings: Settings, consistency: Consistency, cut: Cut, checksums: dict[str, Any]) -> dict[str, Any]:
     """What makes a run's frames what they are: kept with them, compared on a rerun. The
-    inputs count by content (`checksums`), so an edited clip, style, mask or weights file
-    never passes for the one the frames were made from."""
+    inputs count by content (`checksums`), not by name, so an edited clip, style, mask or
+    weights file never passes for the one the frames were made from, and a moved one does."""
     return {
-        "video": str(Path(args.video).resolve()),
-        "styles": [str(Path(s).resolve()) for s in args.style],
         "settings": settings.to_dict(),
         "consistency": dataclasses.asdict(consistency),
         "cut": dataclasses.asdict(cut),
@@ -149,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     clip = read_clip(args.video, settings.size, cut)
     settings = dataclasses.replace(settings, size=max(clip.size))  # even sides for H.264 may move it by a pixel
     checksums = input_checksums(clip.digest, [s.sha256 for s in styles], settings)
-    run = _describe(args, settings.resolved(), consistency, cut, checksums)
+    run = _describe(settings.resolved(), consistency, cut, checksums)
     store = FrameStore(frames_folder(output), run, _input_names(args, settings))
     store.check()  # kept frames of other inputs or options stop the run before the network is built
     stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
