@@ -67,7 +67,7 @@ def test_squeezenet_without_weights_loads_them_offline_and_writes_nothing(cache:
     assert not cache.exists()
 
 
-def test_the_built_in_weights_give_the_same_features_as_the_original_file(squeezenet_weights: Path) -> None:
+def test_the_built_in_weights_give_the_features_of_the_same_file_given_by_path(squeezenet_weights: Path) -> None:
     from impasto.features.registry import build_extractor
 
     image = torch.rand(1, 3, 48, 48)
