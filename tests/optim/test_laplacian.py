@@ -82,3 +82,11 @@ def test_it_runs_in_tiles_when_memory_is_short(content_path, style_path, squeeze
         tiled = np.asarray(stylize(content_path, style_path, Settings(**{**settings.to_dict(), "max_memory": 0.004})))
     assert "tiles of" in caplog.text
     assert np.abs(tiled - whole).max() <= 2
+
+
+def test_it_combines_with_the_other_new_losses(content_path, style_path, squeezenet_weights):
+    events = []
+    settings = squeezenet(squeezenet_weights, iterations=12, content_loss="self-similarity", style_loss="swd")
+    stylize(content_path, style_path, settings, callback=events.append)
+    assert events[-1].losses["style"] < events[0].losses["style"]
+    assert events[-1].losses["content"] > 0  # the layout was moved, and is held
