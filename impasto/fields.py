@@ -27,7 +27,8 @@ _NAMES = {int: "a whole number", float: "a number", str: "a text", bool: "true o
 
 def check_fields(instance: Any) -> None:
     """Validates and normalises every field of the frozen dataclass `instance`."""
-    hints = _hints(type(instance))
+    cls: type = type(instance)
+    hints = _hints(cls)
     for f in dataclasses.fields(instance):
         value = _checked(f.name, getattr(instance, f.name), hints[f.name], f.metadata)
         object.__setattr__(instance, f.name, value)

@@ -58,6 +58,7 @@ def check_run(
     `settings` are resolved; `names` name the content and style images in messages;
     `layers` are any layers read besides the settings' own (extra loss terms).
     """
+    assert settings.content_layers is not None and settings.style_layers is not None  # resolved settings
     sizes = scale_sizes(settings.size, settings.scales, settings.min_size)
     iterations = iterations_per_scale(settings, len(sizes))
     style_weights(settings.style_blend, len(styles))
@@ -206,7 +207,7 @@ def _reference_keys(optimizer: str) -> tuple[frozenset[str], frozenset[str]]:
         return loss
 
     for _ in range(3):
-        opt.step(closure)
+        opt.step(closure)  # type: ignore[arg-type]  # torch's stub wants a float; closures return the loss tensor
     saved = opt.state_dict()
     entries = list(saved["state"].values())
     return frozenset(saved["param_groups"][0]) - {"params"}, frozenset(entries[0] if entries else ())

@@ -108,6 +108,8 @@ class Stylizer:
         at the last scale.
         """
         settings = self.settings_for(**overrides)
+        assert settings.content_layers is not None and settings.style_layers is not None  # settings_for resolves them
+        assert settings.lr is not None and settings.ema_decay is not None
         control = control or RunControl()
         sources = list(style) if isinstance(style, Sequence) and not isinstance(style, str) else [style]
         if not sources:
@@ -168,6 +170,7 @@ class Stylizer:
             )
             if control.stopped:
                 break
+        assert pixels is not None  # there is at least one scale, and a resume starts at one of them
         final = to_tensor(resize_longest(content_image, settings.size), self.device)
         pixels = pixels if pixels.shape == final.shape else _upsample(pixels, final)
         return to_image(pixels if present is None else combine_luminance(pixels, final))
@@ -176,6 +179,7 @@ class Stylizer:
         """The fp32 objective of one style at the run's size: the one yardstick that benchmarks
         and tests measure results with, whatever mode made them."""
         settings = self.settings_for(**overrides)
+        assert settings.content_layers is not None and settings.style_layers is not None  # settings_for resolves them
         extractor = self._extractor((*settings.content_layers, *settings.style_layers), False, fresh=False)
         inputs = scale_inputs(as_image(content), [as_image(style)], settings.size, settings, self.device)
         return build_objective(extractor, inputs.content, inputs.styles, [1.0], settings)
@@ -251,7 +255,7 @@ def _in_colours_of(content: Image.Image, device: torch.device) -> Present:
     def present(pixels: torch.Tensor) -> torch.Tensor:
         height, width = pixels.shape[-2:]
         if (width, height) not in colours:
-            colours[width, height] = to_tensor(content.resize((width, height), Image.LANCZOS), device)
+            colours[width, height] = to_tensor(content.resize((width, height), Image.Resampling.LANCZOS), device)
         return combine_luminance(pixels, colours[width, height])
 
     return present

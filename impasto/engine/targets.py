@@ -48,6 +48,8 @@ def build_objective(
     `style_blend` weights the regions. `style_masks` limit where each style's statistics
     are taken from (None: the whole image). `extra_terms` follow the paper's three.
     """
+    assert settings.style_layers is not None and settings.style_layer_weights is not None  # resolved settings
+    assert settings.style_weight is not None
     content_features = extractor(content)
     style_features = [extractor(style) for style in styles]
     style_masks = style_masks or [None] * len(styles)
@@ -85,6 +87,7 @@ def build_objective(
 def _content_losses(features: dict[str, torch.Tensor], settings: Settings, relative: bool) -> dict[str, nn.Module]:
     """One content loss per content layer: the features themselves, or their self-similarity at
     positions drawn from the run's seed (the same places at every layer and scale)."""
+    assert settings.content_layers is not None  # resolved settings
     if settings.content_loss == "self-similarity":
         positions = sample_positions(POSITIONS, settings.seed)
         return {layer: SelfSimilarityLoss(features[layer], positions) for layer in settings.content_layers}
@@ -96,8 +99,8 @@ def _statistics_loss(kind: str, features: Sequence[torch.Tensor], blend: Sequenc
     if kind == "swd":
         return SlicedWassersteinStyleLoss(features, blend, seed)
     stats = [moments(f) for f in features]
-    mean = sum(w * m for w, (m, _) in zip(blend, stats)) / sum(blend)
-    second = sum(w * s for w, (_, s) in zip(blend, stats)) / sum(blend)
+    mean = sum((w * m for w, (m, _) in zip(blend, stats)), torch.zeros_like(stats[0][0])) / sum(blend)
+    second = sum((w * s for w, (_, s) in zip(blend, stats)), torch.zeros_like(stats[0][1])) / sum(blend)
     if kind == "w2":
         return WassersteinStyleLoss(mean, second)
     return HistogramStyleLoss(second[None], blend_quantiles([sorted_quantiles(f) for f in features], blend))
@@ -162,7 +165,8 @@ def scale_inputs(
 
 def load_masks(settings: Settings) -> tuple[list[Image.Image] | None, list[Image.Image] | None]:
     """The content and style masks the settings name, each read and checked once."""
-    return tuple(
+    content, style = (
         None if paths is None else [load_image(p, "image", name) for p in paths]
         for name, paths in (("content_mask", settings.content_mask), ("style_mask", settings.style_mask))
     )
+    return content, style

@@ -76,8 +76,8 @@ def match_color(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
 def pooled_palette(images: Sequence[torch.Tensor], weights: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
     """Colour mean and covariance of the images' pixels pooled with `weights` (summing to 1)."""
     stats = [_stats(image) for image in images]
-    mean = sum(w * m for w, (m, _) in zip(weights, stats))
-    second = sum(w * (cov + m @ m.T) for w, (m, cov) in zip(weights, stats))
+    mean = sum((w * m for w, (m, _) in zip(weights, stats)), torch.zeros_like(stats[0][0]))
+    second = sum((w * (cov + m @ m.T) for w, (m, cov) in zip(weights, stats)), torch.zeros_like(stats[0][1]))
     return mean, second - mean @ mean.T
 
 

@@ -131,7 +131,11 @@ def _managed(image: Image.Image, profile: bytes | None) -> Image.Image:
     if transform is None and image.mode == "L" and profile:  # a grey image tagged with a colour profile
         image = image.convert("RGB")
         transform = _transform(profile, "RGB")
-    return image.convert("RGB") if transform is None else ImageCms.applyTransform(image, transform)
+    if transform is None:
+        return image.convert("RGB")
+    converted = ImageCms.applyTransform(image, transform)
+    assert converted is not None  # None only for a transform in place
+    return converted
 
 
 @functools.lru_cache(maxsize=16)

@@ -28,7 +28,7 @@ def initial_image(
     shape = tuple(content.shape)
     if kind == "content" or (kind == "palette" and palette is None):
         start = content.detach().cpu()
-    elif kind == "palette":
+    elif kind == "palette" and palette is not None:
         start = recolor(content.detach(), *palette).cpu()
     elif kind == "uniform":
         start = torch.rand(shape, generator=generator)

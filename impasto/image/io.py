@@ -202,8 +202,8 @@ def to_array(picture: torch.Tensor | Image.Image, bits: int = 8) -> np.ndarray:
     """(H, W, 3) uint8 or uint16 pixels of a float tensor in 0..1 ((1, 3, H, W) or (3, H, W),
     clamped) or of a PIL image (8-bit values widened exactly, 255 -> 65535)."""
     if isinstance(picture, Image.Image):
-        values = np.asarray(picture.convert("RGB"))
-        return values if bits == 8 else values.astype(np.uint16) * 257
+        pixels = np.asarray(picture.convert("RGB"))
+        return pixels if bits == 8 else pixels.astype(np.uint16) * 257
     tensor = picture[0] if picture.dim() == 4 and picture.shape[0] == 1 else picture
     if tensor.dim() != 3 or tensor.shape[0] != 3:
         raise ValueError(f"to_image needs a (1, 3, H, W) or (3, H, W) tensor, got {tuple(picture.shape)}")

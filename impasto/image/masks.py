@@ -69,7 +69,7 @@ def style_regions(
         raise ImpastoError(
             f"style_mask has {len(sources)} file(s) for {len(styles)} style(s): give one mask per style", "style_mask"
         )
-    regions = []
+    regions: list[torch.Tensor | None] = []
     for index, (source, style) in enumerate(zip(sources, styles)):
         mask = load_mask(source, (style.shape[-1], style.shape[-2]), device)
         if mask.max() <= 0:

@@ -12,7 +12,7 @@ the parameter after each step; the loop evaluates that image clamped to 0..1.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +37,7 @@ def pyramid_size(shape: torch.Size | tuple[int, ...]) -> int:
     return batch * channels * sum(h * w for h, w in level_sizes(height, width))
 
 
-def _up(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def _up(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
 
 
@@ -96,7 +96,7 @@ class LaplacianAdam(torch.optim.Optimizer):
                 exp_avg_sq=torch.zeros_like(coefficients),
             )
         coefficients = state["coefficients"]
-        _, adjoint = vjp(lambda flat: reconstruct(unflatten(flat, image.shape)), coefficients)
+        _, adjoint = vjp(lambda flat: reconstruct(unflatten(flat, image.shape)), coefficients)  # type: ignore[misc]  # torch types vjp as 2 or 3 values; without has_aux it is 2
         gradient = adjoint(image.grad.float())[0]
         (beta1, beta2), step = group["betas"], state["step"].add_(1).item()
         state["exp_avg"].lerp_(gradient, 1 - beta1)

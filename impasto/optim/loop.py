@@ -59,6 +59,7 @@ class IterateAverage:
         self.steps += 1
 
     def value(self) -> torch.Tensor:
+        assert self.accumulated is not None, "no iterate averaged yet"
         return self.accumulated / (1 - self.decay**self.steps)
 
 
@@ -169,7 +170,7 @@ class _Run:
                     self.control.reason = reason
                 self.iterations = self.evaluations  # the final evaluation reports the result
                 break
-            self.opt.step(self.closure)
+            self.opt.step(self.closure)  # type: ignore[arg-type]  # torch's stub wants a float; closures return the loss tensor
             with torch.no_grad():
                 if self.project:
                     self.pixels.clamp_(0, 1)

@@ -27,7 +27,7 @@ def pyramid_metric(gradient: torch.Tensor, levels: int, decay: float) -> torch.T
         def upsample(x: torch.Tensor) -> torch.Tensor:
             return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
 
-        _, adjoint = vjp(upsample, coarse)
+        _, adjoint = vjp(upsample, coarse)  # type: ignore[misc]  # torch types vjp as 2 or 3 values; without has_aux it is 2
         result += decay ** (2 * k) * upsample(adjoint(gradient)[0])
     return result
 
@@ -73,6 +73,7 @@ class PyramidLBFGS(torch.optim.Optimizer):
         """The two-loop recursion: -H g, with H0 = gamma * M."""
         if not pairs:  # first step: a small preconditioned gradient step, as torch's L-BFGS takes
             return -self._metric(gradient) / max(1.0, gradient.abs().sum().item())  # a zero gradient: no step
+        assert gamma is not None  # set with the first pair
         q = gradient.clone()
         alphas = []
         for step, change, rho in reversed(pairs):

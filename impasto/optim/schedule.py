@@ -47,6 +47,7 @@ def scale_sizes(size: int, scales: int | None = None, min_size: int | None = Non
         return [size]
     factor = FACTOR
     if scales is None:
+        assert min_size is not None  # one of the two is given
         scales = 1 + math.floor(math.log(size / min_size, FACTOR) + 1e-9)
     elif min_size is not None and scales > 1:
         factor = (size / min_size) ** (1 / (scales - 1))

@@ -25,9 +25,10 @@ def comparison_figure(panels: Sequence[tuple[Image.Image, str]], height: int | N
     its caption (one line per `\n`) centred below, on white."""
     height = height or panels[-1][0].height
     scaled = [image.convert("RGB").resize(_width_at(image, height), Image.Resampling.LANCZOS) for image, _ in panels]
-    font = ImageFont.load_default(size=max(12, height // 24))
+    font_size = max(12, height // 24)
+    font = ImageFont.load_default(size=font_size)
     lines = max(caption.count("\n") + 1 for _, caption in panels)
-    line_height = round(font.size * 1.3)
+    line_height = round(font_size * 1.3)
     width = sum(image.width for image in scaled) + GAP * (len(scaled) + 1)
     figure = Image.new("RGB", (width, height + lines * line_height + 2 * GAP), "white")
     draw = ImageDraw.Draw(figure)
@@ -46,7 +47,7 @@ def _width_at(image: Image.Image, height: int) -> tuple[int, int]:
     return max(1, round(image.width * height / image.height)), height
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
     """The caption, shortened with an ellipsis until it fits `width` pixels."""
     while len(text) > 1 and draw.textlength(text, font=font) > width:
         text = text[:-2] + "…"
@@ -105,6 +106,6 @@ def _single_scale(log: LossLog) -> bool:
     return len({row["scale"] for row in log.rows}) <= 1
 
 
-def _scale_starts(log: LossLog) -> list[int]:
+def _scale_starts(log: LossLog) -> list[float]:
     """Steps where a new scale begins (after the first)."""
     return [b["step"] for a, b in zip(log.rows, log.rows[1:]) if a["scale"] != b["scale"]]

@@ -164,6 +164,7 @@ class RunOutputs:
         if self.last is None:
             return "interrupted before the first iteration: nothing to save"
         it = self.last
+        assert it.pixels is not None  # the engine's iterates carry their image
         self.finish(it.pixels, {"interrupted_at": {"scale": it.scale, "iteration": it.iteration}})
         where = f"iteration {it.iteration}/{it.iterations}" + (
             f" of scale {it.scale + 1}/{it.scales}" if it.scales > 1 else ""
@@ -181,7 +182,7 @@ class RunOutputs:
         deep = self._deepest(result) if options.bit_depth == 16 else image
         record = {**self.record(), **(extra or {})}
         self.written += save_with_record(deep, self.output, record, bits=options.bit_depth, replace=replace)
-        if self.sampler is not None:
+        if self.sampler is not None and options.animate:
             self.written.append(write_animation(self.sampler.finish(image), options.animate, replace=replace))
         if options.comparison:
             inputs = self.inputs

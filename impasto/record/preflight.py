@@ -120,12 +120,12 @@ def check_outputs(
                 f"{item.setting} {item.path} is also {inside.what}: give each output its own name", item.setting
             )
     for what, path in inputs.items():
-        item = next((seen[key] for key in _identity(path) if key in seen), None)
-        if item is not None and not (item.setting == "checkpoint_every" and resumed and _same(path, resumed)):
+        clash = next((seen[key] for key in _identity(path) if key in seen), None)
+        if clash is not None and not (clash.setting == "checkpoint_every" and resumed and _same(path, resumed)):
             raise ImpastoError(
-                f"{item.setting} {item.path} is {what}: writing {item.what} there would destroy an input; "
-                f"{item.rename or 'choose another name'}",
-                item.setting,
+                f"{clash.setting} {clash.path} is {what}: writing {clash.what} there would destroy an input; "
+                f"{clash.rename or 'choose another name'}",
+                clash.setting,
             )
         folder = next((f for f in folders if _inside(path, f.path)), None)
         if folder is not None:

@@ -24,7 +24,8 @@ class Task(Protocol):
     """Work a pool can run: anything with a `key` whose `run` turns a worker's Stylizer into a
     PoolResult (a still image is a PoolJob; a video's shot is another kind)."""
 
-    key: Any
+    @property
+    def key(self) -> Any: ...  # read-only, so that frozen dataclasses qualify
 
     def run(self, stylizer: Stylizer) -> PoolResult: ...
 

@@ -10,9 +10,10 @@ import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -77,8 +78,8 @@ def output_size(width: int, height: int, longest: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def _decoded(path: Path) -> Iterator[dict | bytes]:
-    """imageio-ffmpeg's reader (its metadata first, then raw RGB frames), with one-line errors."""
+def _decoded(path: Path) -> Generator[Any, None, None]:
+    """imageio-ffmpeg's reader (its metadata dict first, then raw RGB frames as bytes), with one-line errors."""
     if not path.is_file():
         raise ImpastoError(f"Input video not found: {path}: check the path")
     reader = imageio_ffmpeg.read_frames(str(path))
@@ -113,7 +114,8 @@ def read_clip(path: str | os.PathLike[str], size: int, cut: Cut = Cut()) -> Clip
     shown_width = max(1, round(width * pixel_aspect(source)))  # pixels as wide as the player shows them
     shown = output_size(shown_width, height, size)
     detail = output_size(shown_width, height, min(max(shown_width, height), round(max(shown) * FLOW_DETAIL)))
-    frames, flow_frames = [], []
+    frames: list[np.ndarray] = []
+    flow_frames: list[np.ndarray] = []
     digest = hashlib.sha256(f"{width}x{height}".encode())
     with contextlib.closing(decoded):
         for index, raw in enumerate(decoded):

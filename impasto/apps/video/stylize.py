@@ -87,7 +87,8 @@ def stylize_frames(
     overrides = {**overrides, "size": max(clip.size)}
     results: list[np.ndarray] = []
     for first, end in shot_bounds(clip.frames):
-        shot, earlier = clip.between(first, end), []
+        shot = clip.between(first, end)
+        earlier: list[np.ndarray] = []
         for index in range(first, end):
             started = time.perf_counter()
             kept = store.load(index, clip.size)

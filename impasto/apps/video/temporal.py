@@ -18,6 +18,8 @@ class TemporalLoss(nn.Module):
     """Mask-weighted mean squared difference to warped earlier results (an extra term)."""
 
     layers: tuple[str, ...] = ()  # works on pixels: no network features needed
+    warped: torch.Tensor
+    weights: torch.Tensor
 
     def __init__(self, warped: torch.Tensor, weights: torch.Tensor) -> None:
         super().__init__()
