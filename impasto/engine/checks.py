@@ -20,13 +20,16 @@ from impasto.features.minimum import min_side
 from impasto.features.registry import spec
 from impasto.image.io import fitted_size
 from impasto.optim.laplacian import pyramid_size
-from impasto.optim.loop import Resume, make_optimizer, optimizer_name
+from impasto.optim.loop import OWN_ITERATE, Resume, make_optimizer, optimizer_name
 from impasto.optim.memory import memory_budget
 from impasto.optim.schedule import scale_sizes, split_iterations
 from impasto.settings import MAX_SIZE, Settings
 
 RESIDENT_IMAGES = 16
 """Image-sized float tensors a run keeps at least (pixels, gradient, targets, L-BFGS's shortest history)."""
+OWN_ITERATE_REACH = 8.0
+"""How far outside 0..1 a resumed image of an optimiser with its own iterate may lie (it is
+evaluated clamped, so it strays; 0..255 values are damage)."""
 TORCH_FLAGS = {"foreach", "maximize", "capturable", "differentiable", "fused", "decoupled_weight_decay"}
 """Optimiser options that differ between PyTorch versions, not between optimisers."""
 
@@ -138,7 +141,9 @@ def check_resume(
     scale, iteration = resume.scale, resume.iteration
     if not _whole(scale) or not 0 <= scale < len(sizes):
         _unfit(f"its scale {scale!r} is not one of the run's {len(sizes)}")
-    if not _whole(iteration) or not 0 <= iteration <= iterations[scale]:
+    if not _whole(iteration) or iteration < 0:
+        _unfit(f"its iteration {iteration!r} is not a count of iterations")
+    if iteration > iterations[scale]:
         _unfit(f"its iteration {iteration!r} is beyond the {iterations[scale]} iterations of scale {scale + 1}")
     width, height = fitted_size(image, sizes[scale])
     pixels = resume.pixels
@@ -147,6 +152,7 @@ def check_resume(
         _unfit(f"its image is {shape}, not this run's (1, 3, {height}, {width})")
     if not _finite(pixels):
         _unfit("its image holds NaN or infinite values (it is damaged)")
+    _check_pixel_range(pixels, optimizer_name(settings.optimizer, settings.parameterization))
     elapsed = resume.elapsed
     if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not 0 <= elapsed < math.inf:
         _unfit(f"its elapsed time {elapsed!r} is not a number of seconds")
@@ -164,6 +170,15 @@ def check_resume(
     _check_optimizer_state(
         resume.optimizer_state, optimizer_name(settings.optimizer, settings.parameterization), pixels
     )
+
+
+def _check_pixel_range(pixels: torch.Tensor, optimizer: str) -> None:
+    """A projected run's image lies in 0..1; an optimiser with its own iterate strays a little
+    further (under 2.5 seen), never as far as 0..255 values (the usual damage)."""
+    reach = OWN_ITERATE_REACH if optimizer in OWN_ITERATE else 1e-6
+    low, high = float(pixels.min()), float(pixels.max())
+    if low < -reach or high > 1 + reach:
+        _unfit(f"its image has values from {low:g} to {high:g}, outside an image's 0..1 (it is damaged)")
 
 
 def _check_optimizer_state(state: Any, optimizer: str, pixels: torch.Tensor) -> None:
@@ -234,4 +249,8 @@ def _whole(value: Any) -> bool:
 
 
 def _unfit(why: str) -> NoReturn:
-    raise ImpastoError(f"resume: the saved state does not belong to this run: {why}", "resume")
+    raise ImpastoError(
+        f"resume: the saved state does not belong to this run: {why}; "
+        "start the run afresh without it (or resume the state this very run saved)",
+        "resume",
+    )

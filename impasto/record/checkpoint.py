@@ -96,6 +96,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
                 "resume",
             ) from error
     _check_fields(payload, ENVELOPE, source, "checkpoint", optional=("recent",))
+    if payload["format"] > FORMAT:
+        raise ImpastoError(
+            f"resume {source} was saved by a newer impasto (checkpoint format {payload['format']}; this one "
+            f"reads format {FORMAT}): upgrade impasto to resume it, or start the run again",
+            "resume",
+        )
     if payload["format"] != FORMAT:
         _damaged(source, f"it has format {payload['format']}, this impasto reads format {FORMAT}")
     try:

@@ -36,6 +36,7 @@ from PIL import Image
 from impasto.features.minimum import min_side
 from impasto.settings import Settings
 
+AFRESH = "start the run afresh without it"
 LONG = "x" * 252 + ".png"  # 256 bytes: one more than the file system allows
 
 
@@ -223,15 +224,33 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
         ["content.png", *c.args()[2:]], ("give a content image and at least one style image",)
     ),
     # H, L, M: checkpoints checked whole before the run
-    "H-missing-pixels": _resume(("lacks 'pixels'",), pixels=_DROP),
-    "H-wrong-pixel-shape": _resume(("its image is (1, 3, 5, 5)",), pixels=torch.rand(1, 3, 5, 5)),
-    "H-scale-out-of-range": _resume(("its scale 7 is not one of the run's 1",), scale=7),
-    "H-iteration-past-the-end": _resume(("its iteration 999 is beyond the 2 iterations of scale 1",), iteration=999),
-    "H-iteration-as-text": _resume(("'iteration' of type str",), iteration="3"),
-    "H-another-optimizer": _resume(("its optimiser state is not lbfgs's",), optimizer="adam"),
-    "H-format-from-the-future": _resume(("format 2",), format=2),
-    "H-run-not-json": _resume(("its run description is not JSON",), run="{oops"),
-    "M-checkpoint-nan": _resume(("NaN",), pixels=torch.full((1, 3, 24, 32), float("nan"))),
+    "H-missing-pixels": _resume(("lacks 'pixels'", "start the run again"), pixels=_DROP),
+    "H-wrong-pixel-shape": _resume(("its image is (1, 3, 5, 5)", AFRESH), pixels=torch.rand(1, 3, 5, 5)),
+    "H-scale-out-of-range": _resume(("its scale 7 is not one of the run's 1", AFRESH), scale=7),
+    "H-scale-negative": _resume(("its scale -1 is not one of the run's 1", AFRESH), scale=-1),
+    "H-iteration-past-the-end": _resume(
+        ("its iteration 999 is beyond the 2 iterations of scale 1", AFRESH), iteration=999
+    ),
+    "H-iteration-negative": _resume(("its iteration -3 is not a count of iterations", AFRESH), iteration=-3),
+    "H-iteration-as-text": _resume(("'iteration' of type str", "start the run again"), iteration="3"),
+    "H-elapsed-negative": _resume(("its elapsed time -1.0 is not a number of seconds", AFRESH), elapsed=-1.0),
+    "H-average-of-another-image": _resume(
+        ("its iterate average is not an average of this run's images", AFRESH), average=[3, torch.rand(1, 3, 5, 5)]
+    ),
+    "H-another-optimizer": _resume(("its optimiser state is not lbfgs's", AFRESH), optimizer="adam"),
+    "H-format-from-the-future": _resume(("format 2", "upgrade impasto"), format=2),
+    "H-run-not-json": _resume(("its run description is not JSON", "start the run again"), run="{oops"),
+    "M-checkpoint-nan": _resume(("NaN", AFRESH), pixels=torch.full((1, 3, 24, 32), float("nan"))),
+    "M-checkpoint-infinite": _resume(("NaN or infinite", AFRESH), pixels=torch.full((1, 3, 24, 32), float("inf"))),
+    "M-checkpoint-pixels-0-255": _resume(
+        ("its image has values from", "outside an image's 0..1 (it is damaged)", AFRESH),
+        pixels=torch.rand(1, 3, 24, 32) * 255,
+    ),
+    "M-checkpoint-pixels-slightly-over": _resume(
+        ("its image has values from 0 to 1.01, outside an image's 0..1", AFRESH),
+        pixels=torch.linspace(0, 1.01, 3 * 24 * 32).reshape(1, 3, 24, 32),
+    ),
+    "M-checkpoint-pixels-negative": _resume(("outside an image's 0..1", AFRESH), pixels=torch.rand(1, 3, 24, 32) - 2),
     "L-checkpoint-malicious-pickle": _resume_file(pickle.dumps(_Evil()), "is not an impasto checkpoint"),
     "H-checkpoint-text": _resume_file(b"not a checkpoint\n", "is not an impasto checkpoint"),
     "H-checkpoint-empty": _resume_file(b"", "--resume checkpoint saved.ckpt is empty"),
