@@ -63,7 +63,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
     return write_bytes_atomic(path, buffer.getvalue())
 
 
-ENVELOPE = {
+ENVELOPE: dict[str, type | tuple[type, ...]] = {
     "format": int,
     "scale": int,
     "iteration": int,
@@ -76,7 +76,13 @@ ENVELOPE = {
     "recorders": dict,
 }
 """The fields of a checkpoint file and their types ("recent" may be absent)."""
-RUN = {"content": str, "style": list, "output": str, "settings": dict, "options": dict}
+RUN: dict[str, type | tuple[type, ...]] = {
+    "content": str,
+    "style": list,
+    "output": str,
+    "settings": dict,
+    "options": dict,
+}
 """The fields of the run a checkpoint describes."""
 
 
