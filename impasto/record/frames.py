@@ -142,7 +142,9 @@ def write_animation(
     with replacing(target, suffix, replace) as temp:
         if suffix == ".gif":
             durations = [1000 / fps] * (len(frames) - 1) + [1000 * HOLD_SECONDS]
-            iio.imwrite(temp, np.stack(frames), extension=".gif", duration=durations, loop=0)
+            # one frame (a run stopped at its first image) is a still GIF: Pillow takes no list for it
+            duration = durations if len(frames) > 1 else durations[0]
+            iio.imwrite(temp, np.stack(frames), extension=".gif", duration=duration, loop=0)
         else:
             held = list(frames) + [frames[-1]] * round(fps * HOLD_SECONDS)
             iio.imwrite(temp, np.stack(held), plugin="FFMPEG", fps=fps, macro_block_size=2)
