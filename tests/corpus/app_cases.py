@@ -325,6 +325,12 @@ BATCH_CASES: dict[str, Callable[[Corpus], Case]] = {
         needles=("--output out/index.jpg is photo photos/a.png",),
         prepare=lambda c: (c.mkdir("out"), c.link("out/index.jpg", "../photos/a.png")),
     ),
+    "B1-output-folder-is-a-link-to-the-photo-folder": _batch(
+        needles=("--output alias/index.jpg is photo photos/index.jpg",),
+        output="alias",
+        prepare=lambda c: (_picture_in(c, "photos/index.jpg"), c.link("alias", "photos")),
+        absent=NO_OVERWRITE,
+    ),
     "B1-output-folder-spelled-otherwise": _batch(
         needles=("is photo photos/index.jpg",),
         output="./photos/../photos",
@@ -360,4 +366,12 @@ BATCH_CASES: dict[str, Callable[[Corpus], Case]] = {
     ),
 }
 
-APP_CASES = {**VIDEO_CASES, **BATCH_CASES}
+IMAGE_CASES: dict[str, Callable[[Corpus], Case]] = {
+    # the single-image command shares the pre-flight, and so its rule for an output folder
+    "S1-content-inside-the-frames-folder": lambda c: Case(
+        c.args("--save-every", 1, content=str(_picture_in(c, "out_frames/0001.png"))),
+        ("--save-every out_frames is the frames folder, which holds the content image",),
+    ),
+}
+
+APP_CASES = {**VIDEO_CASES, **BATCH_CASES, **IMAGE_CASES}

@@ -33,13 +33,15 @@ def statuses(folder: Path) -> dict[str, str]:
         return {row["output"]: row["status"] for row in csv.DictReader(file)}
 
 
-@pytest.mark.parametrize("into", ["photos", "styles"])
+@pytest.mark.parametrize("into", ["photos", "styles", "alias"])
 def test_batch_into_an_input_folder_never_takes_its_own_results(into, tmp_path, monkeypatch) -> None:
+    """The output folder is the photo folder, the style folder, or a link to the photo folder."""
     monkeypatch.chdir(tmp_path)
     Corpus(tmp_path)
     for folder, source in (("photos", "content.png"), ("styles", "style.png")):
         Path(folder).mkdir()
         shutil.copy(source, Path(folder) / ("a.png" if folder == "photos" else "s.png"))
+    Path("alias").symlink_to("photos")
     inputs = sorted(p.name for p in Path(into).iterdir())
     assert run("batch", "photos", "styles", "-o", into, *BATCH_RUN) == 0
     made = sorted(p.name for p in Path(into).iterdir())
