@@ -130,31 +130,24 @@ def _start_model(chosen: str | None, states: dict[str, Availability]) -> str:
 
 
 def serve(config: ServerConfig) -> int:
-    """Runs the server until Ctrl-C; the running job is then kept as interrupted."""
-    if not is_loopback(config.host):
-        print(
-            f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
-            f"{config.port} can upload images and run jobs",
-            file=sys.stderr,
-            flush=True,
-        )
-    import uvicorn
-
+    """Runs the server until Ctrl-C; the running job is then kept as interrupted. The address
+    is taken first, then the data folder (locked for this server alone)."""
+    from impasto.apps.web import serving
+    from impasto.apps.web.events import EventHub
     from impasto.apps.web.server import create_app
 
-    app = create_app(config)
-    print(f"impasto: serving {config.url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-            server_header=False,
-        )
-    )
-    server.run()
+    with serving.listening_socket(config.host, config.port) as sock:
+        if not is_loopback(config.host):
+            print(
+                f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
+                f"{config.port} can upload images and run jobs",
+                file=sys.stderr,
+                flush=True,
+            )
+        hub = EventHub()
+        app = create_app(config, hub=hub)
+        print(f"impasto: serving {config.url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
+        serving.run(app, sock, on_exit=hub.close)
     return 0
 
 

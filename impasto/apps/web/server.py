@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -40,10 +41,10 @@ def error(message: str, status: int = 400, field: str | None = None) -> JSONResp
 class Api:
     """The routes, sharing one store, event hub and job runner."""
 
-    def __init__(self, config: ServerConfig, stylizers: Stylizers) -> None:
+    def __init__(self, config: ServerConfig, stylizers: Stylizers, hub: EventHub) -> None:
         self.config = config
         self.store = Store(config.data)
-        self.hub = EventHub()
+        self.hub = hub
         self.runner = Runner(self.store, self.hub, stylizers)
 
     @contextlib.asynccontextmanager
@@ -53,6 +54,7 @@ class Api:
         try:
             yield
         finally:
+            self.hub.close()
             await run_in_threadpool(self.runner.shutdown)
             self.store.close()
 
@@ -186,8 +188,19 @@ def _upload_ref(entry: dict[str, Any]) -> dict[str, str]:
     return {"id": entry["id"], "name": display_name(str(entry.get("name", "")))}
 
 
-def create_app(config: ServerConfig, stylizers: Stylizers | None = None) -> Guard:
-    """The web app (an ASGI app) for one data folder; `stylizers` may be shared between apps
-    (the tests load each network once)."""
-    api = Api(config, stylizers or Stylizers(config))
-    return Guard(Starlette(routes=api.routes(), lifespan=api.lifespan), local_only=is_loopback(config.host))
+async def _dropped(request: Request, exc: Exception) -> Response:
+    """A browser that went away in the middle of sending (a closed tab, a lost connection):
+    one line in the server's log, and nothing kept."""
+    name = display_name(unquote(request.headers.get("x-filename", "")))
+    what = f"the upload of {name}" if request.url.path == "/api/uploads" else f"a {request.method} {request.url.path}"
+    print(f"impasto: {what} stopped before it was whole (the browser went away); nothing was kept", file=sys.stderr)
+    return Response(status_code=400)
+
+
+def create_app(config: ServerConfig, stylizers: Stylizers | None = None, hub: EventHub | None = None) -> Guard:
+    """The web app (an ASGI app) for one data folder, whose lock it takes at once (see
+    `Store`); `stylizers` may be shared between apps (the tests load each network once);
+    closing `hub` ends every event stream (the server does so on Ctrl-C)."""
+    api = Api(config, stylizers or Stylizers(config), hub or EventHub())
+    app = Starlette(routes=api.routes(), lifespan=api.lifespan, exception_handlers={ClientDisconnect: _dropped})
+    return Guard(app, local_only=is_loopback(config.host))

@@ -1,11 +1,12 @@
 """The web app's data folder: a SQLite table of jobs and their states, and one folder per
 job, so the queue and the gallery outlive the server process.
 
-Layout under the data folder: `jobs.sqlite3`; `uploads/<id>.<ext>` (checked uploads, named
-by content) with `<id>.thumb.jpg`; `tmp/` (uploads being received); `jobs/<id>/inputs/`
-and the job's outputs (`result.png`, `animation.gif`, `comparison.png`, `losses.csv`,
-`latest.png` while it runs, `thumb.jpg`). Every name is chosen here; ids are checked
-against a strict pattern before any path is built from them.
+Layout under the data folder: `serve.lock` (held by the one server that uses the folder);
+`jobs.sqlite3`; `uploads/<id>.<ext>` (checked uploads, named by content) with
+`<id>.thumb.jpg`; `tmp/` (uploads being received); `jobs/<id>/inputs/` and the job's
+outputs (`result.png`, `animation.gif`, `comparison.png`, `losses.csv`, `latest.png` while
+it runs, `thumb.jpg`). Every name is chosen here; ids are checked against a strict pattern
+before any path is built from them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from impasto.apps.web.lock import lock_data_folder
 from impasto.errors import ImpastoError
 
 ID = re.compile(r"[0-9a-f]{32}")
@@ -64,10 +66,12 @@ class Store:
     """Jobs in SQLite plus their folders; safe to use from the event loop and the worker."""
 
     def __init__(self, root: Path) -> None:
+        """Takes the data folder's lock before anything else (one server per folder)."""
         self.root = root
         self.uploads = root / "uploads"
         self.tmp = root / "tmp"
         self.jobs = root / "jobs"
+        self._held = lock_data_folder(root)
         try:
             for folder in (self.uploads, self.tmp, self.jobs):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -75,13 +79,16 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
+            self._held.close()
             raise ImpastoError(f"cannot use the data folder {root} ({error}): choose another with --data") from error
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
 
     def close(self) -> None:
+        """Closes the job table and lets another server have the folder."""
         with self._lock:
             self._db.close()
+            self._held.close()
 
     def job_folder(self, job_id: str) -> Path:
         """The folder of a job, for a well-formed id only."""

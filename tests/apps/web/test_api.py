@@ -303,8 +303,7 @@ def test_settings_are_stored_as_given_for_run_again(client, pair, wait_for):
     assert json.loads(json.dumps(again["settings"]))["style_layers"] == ["relu1", "fire2"]
 
 
-def test_stopping_the_server_keeps_the_running_image_and_the_queue(open_client, pair, wait_for, data):
-    client = open_client()
+def test_stopping_the_server_keeps_the_running_image_and_the_queue(open_client, client, pair, wait_for, data):
     running = submit(client, pair[0], [pair[1]], iterations="2000").json()
     waiting = submit(client, pair[0], [pair[1]], iterations="2").json()
     wait_for(client, running["id"], lambda job: (data / "jobs" / job["id"] / "latest.png").exists())

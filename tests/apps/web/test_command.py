@@ -1,12 +1,19 @@
 """`impasto serve` as a user runs it: where it listens, what it prints, where it keeps data,
 and its one-line errors."""
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from impasto.apps.cli import main
 from impasto.apps.web.config import default_data_folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def listening_addresses(port: int) -> list[str]:
@@ -30,10 +37,11 @@ def test_serve_listens_on_loopback_only_and_prints_its_address(site):
 
 
 def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_path, squeezenet_weights):
-    import uvicorn
+    from impasto.apps.web import serving
 
     bound = []
-    monkeypatch.setattr(uvicorn.Server, "run", lambda server: bound.append(server.config.host))
+    monkeypatch.setattr(serving, "run", lambda app, sock, on_exit: bound.append(sock.getsockname()))
+    port = free_port()
     data = tmp_path / "runs"
     monkeypatch.setenv("IMPASTO_OFFLINE", "1")  # VGG-19's weights are not asked for: the page starts with SqueezeNet
     argv = [
@@ -43,7 +51,7 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
         "--host",
         "0.0.0.0",
         "--port",
-        "9000",
+        str(port),
         "--data",
         str(data),
         "--weights-squeezenet1_1",
@@ -52,11 +60,11 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
     assert main(argv) == 0
     out, err = capsys.readouterr()
     assert err == (
-        "impasto: warning: listening on 0.0.0.0: anyone who can reach this machine on port 9000 "
+        f"impasto: warning: listening on 0.0.0.0: anyone who can reach this machine on port {port} "
         "can upload images and run jobs\n"
     )
-    assert out == f"impasto: serving http://0.0.0.0:9000  (data: {data}; Ctrl-C to stop)\n"
-    assert bound == ["0.0.0.0"]
+    assert out == f"impasto: serving http://0.0.0.0:{port}  (data: {data}; Ctrl-C to stop)\n"
+    assert bound == [("0.0.0.0", port)]  # the address was taken before the server ran
 
 
 def test_serve_names_a_missing_weights_file(capsys, tmp_path):
