@@ -316,3 +316,22 @@ def test_stopping_the_server_keeps_the_running_image_and_the_queue(open_client, 
     )
     assert {"result.png", "animation.gif", "comparison.png"} <= set(interrupted["files"])
     assert wait_for(client, waiting["id"], lambda job: job["state"] == "done")["iteration"] == 2
+
+
+def test_stop_pressed_as_a_job_starts_keeps_its_first_image(client, pair, wait_for, monkeypatch):
+    """Stop before the first iteration: the job is stopped with its starting image and a one-frame
+    animation, not failed with an internal error."""
+    import impasto.apps.web.jobs as jobs
+
+    class StoppedAtOnce(jobs.RunControl):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stop()
+
+    monkeypatch.setattr(jobs, "RunControl", StoppedAtOnce)
+    job = submit(client, pair[0], [pair[1]]).json()
+    ended = wait_for(client, job["id"], lambda job: job["state"] not in ("queued", "running"))
+    assert ended["state"] == "stopped" and ended["iteration"] == 0, ended["message"]
+    assert {"result.png", "animation.gif", "comparison.png"} <= set(ended["files"])
+    gif = Image.open(io.BytesIO(client.get(f"/api/jobs/{job['id']}/files/animation.gif").content))
+    assert gif.n_frames == 1
