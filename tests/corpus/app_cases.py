@@ -111,6 +111,22 @@ def _relink_style(c: Corpus) -> None:
     (c.folder / "style.png").symlink_to("other.png")
 
 
+def _kept_frame(damage: Callable[[Path], object]) -> Callable[[Corpus], Case]:
+    """A one-frame video run made, its output removed (its frame kept to go on), then the kept
+    frame damaged and the same command run again: the fix is to delete it, not to re-export it."""
+
+    def build(c: Corpus) -> Case:
+        make_clip(c.folder)
+        argv = ["video", "clip.mp4", "style.png", "-o", "out.mp4", *VIDEO_RUN, "--frames", "1", "--iterations", "1"]
+        assert main(argv) == 0
+        (c.folder / "out.mp4").unlink()
+        damage(c.folder / "out_frames" / "000001.png")
+        needles = ("kept frame out_frames/000001.png is", "delete it and rerun, which makes that frame again")
+        return Case(argv, needles, after_weights=True, absent=("re-export", "convert it"))
+
+    return build
+
+
 VIDEO_CASES: dict[str, Callable[[Corpus], Case]] = {
     # 1: the output (or its frames folder) is an input under any name, with or without --overwrite
     "V1-output-is-the-clip": _video(
@@ -214,6 +230,10 @@ VIDEO_CASES: dict[str, Callable[[Corpus], Case]] = {
         prepare=lambda c: Image.new("L", (32, 24), 255).save(c.folder / "m.png"),
     ),
     "V4-weights-edited": _stale(_edit_weights, weights=True),
+    # 12: a kept frame damaged since
+    "V12-kept-frame-truncated": _kept_frame(lambda frame: frame.write_bytes(frame.read_bytes()[:100])),
+    "V12-kept-frame-not-an-image": _kept_frame(lambda frame: frame.write_text("not a picture")),
+    "V12-kept-frame-empty": _kept_frame(lambda frame: frame.write_bytes(b"")),
     # 11 (video): a folder that cannot be written
     "V11-read-only-folder": _video(
         needles=("read-only file system",), output="locked/out.mp4", prepare=_read_only_folder

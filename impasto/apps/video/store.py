@@ -117,7 +117,13 @@ class FrameStore:
         path = self.path(index)
         if not path.exists():
             return None
-        image = load_image(path)
+        try:
+            image = load_image(path, "kept frame")
+        except ImpastoError as error:  # impasto's own file, damaged since: what is wrong, without the reader's fix
+            raise ImpastoError(
+                f"{str(error).rsplit(': ', 1)[0]}: delete it and rerun, which makes that frame again "
+                f"(or delete {self.folder} to start afresh)"
+            ) from None
         if image.size != size:
             width, height = image.size
             raise ImpastoError(f"{path} is {width}x{height}, not the video's size: delete {self.folder}")
