@@ -125,7 +125,7 @@ def backend_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
 def check_backend(args: argparse.Namespace) -> None:
     """Refuses Ray's options without Ray."""
     if args.backend == "local" and (args.address or args.workers):
-        raise ImpastoError("--address and --workers are for --backend ray")
+        raise ImpastoError("--address and --workers are for --backend ray: add --backend ray, or leave them out")
 
 
 def check_weights(settings: Settings, args: argparse.Namespace | None = None) -> None:

@@ -234,6 +234,14 @@ VIDEO_CASES: dict[str, Callable[[Corpus], Case]] = {
     "V12-kept-frame-truncated": _kept_frame(lambda frame: frame.write_bytes(frame.read_bytes()[:100])),
     "V12-kept-frame-not-an-image": _kept_frame(lambda frame: frame.write_text("not a picture")),
     "V12-kept-frame-empty": _kept_frame(lambda frame: frame.write_bytes(b"")),
+    "V12-start-past-the-end": _video(
+        "--start", 100, needles=("clip.mp4 has no frames from --start 100 (it is shorter than that): lower --start",)
+    ),
+    "V12-clip-not-a-video": _video(
+        needles=("Cannot read video", "give a video file ffmpeg can decode"),
+        clip="notes.mp4",
+        prepare=lambda c: c.write("notes.mp4", "just text"),
+    ),
     # 11 (video): a folder that cannot be written
     "V11-read-only-folder": _video(
         needles=("read-only file system",), output="locked/out.mp4", prepare=_read_only_folder
@@ -374,6 +382,24 @@ BATCH_CASES: dict[str, Callable[[Corpus], Case]] = {
     "B3-result-name-is-a-folder": _batch(
         needles=("--output out/a__s.png is a folder, not a file: choose another --output folder",),
         prepare=lambda c: (c.mkdir("out"), c.mkdir("out/a__s.png")),
+    ),
+    # 12: a refusal says what to do
+    "B12-pairs-row-lacks-a-style": _batch(
+        "--pairs",
+        "pairs.csv",
+        needles=("--pairs pairs.csv: pair 1 lacks a content or a style path: give both on each row",),
+        inputs=(),
+        prepare=lambda c: c.write("pairs.csv", "content,style\nphotos/a.png,\n"),
+    ),
+    "B12-pairs-not-utf8": _batch(
+        "--pairs",
+        "pairs.csv",
+        needles=("--pairs pairs.csv: not a UTF-8 CSV file", "save it as CSV in UTF-8"),
+        inputs=(),
+        prepare=lambda c: c.write("pairs.csv", b"content,style\n\xff\xfe.png,s.png\n"),
+    ),
+    "B12-ray-options-without-ray": _batch(
+        "--workers", 2, needles=("--address and --workers are for --backend ray: add --backend ray, or leave them out",)
     ),
     # 11: an output folder that cannot be written, found before the first job
     "B11-read-only-output-folder": _batch(

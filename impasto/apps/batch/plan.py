@@ -70,13 +70,15 @@ def read_pairs(path: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
     except OSError as error:
         raise ImpastoError(f"--pairs {source}: cannot read it ({error.strerror}): check the path") from error
     except (UnicodeDecodeError, csv.Error) as error:
-        raise ImpastoError(f"--pairs {source}: not a UTF-8 CSV file ({error})") from error
+        raise ImpastoError(f"--pairs {source}: not a UTF-8 CSV file ({error}): save it as CSV in UTF-8") from error
     pairs = [
         (source.parent / row["content"], source.parent / row["style"]) for row in rows if row["content"] or row["style"]
     ]
     incomplete = [i for i, (c, s) in enumerate(pairs) if c == source.parent or s == source.parent]
     if incomplete:
-        raise ImpastoError(f"--pairs {source}: pair {incomplete[0] + 1} lacks a content or a style path")
+        raise ImpastoError(
+            f"--pairs {source}: pair {incomplete[0] + 1} lacks a content or a style path: give both on each row"
+        )
     if not pairs:
         raise ImpastoError(f"--pairs {source}: lists no pairs; add rows content,style under the header")
     return list(dict.fromkeys(pairs))

@@ -88,7 +88,9 @@ def _decoded(path: Path) -> Generator[Any, None, None]:
         yield from reader
     except (OSError, RuntimeError, StopIteration) as error:
         message = (str(error).strip().splitlines() or [type(error).__name__])[-1][-160:]
-        raise ImpastoError(f"Cannot read video {path} ({message}): is it a video file ffmpeg can decode?") from error
+        raise ImpastoError(
+            f"Cannot read video {path} ({message}): give a video file ffmpeg can decode, such as an MP4"
+        ) from error
     finally:
         reader.close()
 
@@ -128,7 +130,7 @@ def read_clip(path: str | os.PathLike[str], size: int, cut: Cut = Cut()) -> Clip
                 larger = frame.resize(detail, Image.Resampling.LANCZOS) if detail != shown else None
                 flow_frames.append(frames[-1] if larger is None else np.asarray(larger))
     if not frames:
-        raise ImpastoError(f"{source} has no frames from --start {cut.start}: it may be shorter than that")
+        raise ImpastoError(f"{source} has no frames from --start {cut.start} (it is shorter than that): lower --start")
     audio = bool(meta.get("audio_codec"))
     return Clip(frames, flow_frames, fps / cut.every, source, cut.start / fps, audio, digest.hexdigest())
 
@@ -198,4 +200,7 @@ def _mux_audio(video: Path, clip: Clip, seconds: float, output: Path) -> None:
         command[at : at + 2] = ["-c:v", "copy", "-c:a", "aac"]
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
-        raise ImpastoError(f"Could not copy the audio of {clip.source}: {done.stderr.strip()[-200:]}")
+        raise ImpastoError(
+            f"Could not copy the audio of {clip.source} ({' '.join(done.stderr.split())[-200:]}): write a .gif, or remove the "
+            "clip's audio with ffmpeg -an first"
+        )
