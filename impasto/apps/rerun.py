@@ -89,7 +89,7 @@ def _resume(args: argparse.Namespace) -> tuple[Settings, Checkpoint]:
     if changed:
         raise ImpastoError(
             f"--resume continues the saved run with its settings: --{changed[0].replace('_', '-')} "
-            f"cannot change (only --{', --'.join(RESUME_CHANGEABLE)} can)"
+            f"cannot change (only --{', --'.join(RESUME_CHANGEABLE)} can): leave it out, or start a new run"
         )
     given = given_settings(args)
     settings = _checked(

@@ -223,12 +223,14 @@ def load_state(layers: Layers, state_dict: dict[str, torch.Tensor], source: str)
     expected = by_index.state_dict()
     missing = [k for k in expected if k not in prefixed]
     if missing:
-        raise ImpastoError(f"{source} lacks weight 'features.{missing[0]}': is it a file for this --model?")
+        raise ImpastoError(
+            f"{source} lacks weight 'features.{missing[0]}': pass weights made for this --model, or the --model they are for"
+        )
     for key, value in expected.items():
         if prefixed[key].shape != value.shape:
             raise ImpastoError(
                 f"{source}: 'features.{key}' has shape {tuple(prefixed[key].shape)}, expected "
-                f"{tuple(value.shape)}: is it a file for this --model?"
+                f"{tuple(value.shape)}: pass weights made for this --model, or the --model they are for"
             )
     by_index.load_state_dict({k: prefixed[k] for k in expected})
 

@@ -226,7 +226,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     folder = target.parent
     if not folder.is_dir():
         if folder.exists():
-            raise ImpastoError(f"{target}: {folder} is a file, not a folder")
+            raise ImpastoError(f"{target}: {folder} is a file, not a folder: give a path inside a folder")
         raise ImpastoError(f"{target}: folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
         if read_only(folder):

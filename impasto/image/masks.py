@@ -48,9 +48,14 @@ def content_regions(
     for index, mask in enumerate(masks):
         if mask.max() <= 0:
             which = _name(names, sources, min(index, len(sources) - 1))
-            colour = "black" if index < len(sources) else "white"
+            colour, fix = (
+                ("black", "paint the region of its style white")
+                if index < len(sources)
+                else ("white", "leave the second style's region black")
+            )
             raise ImpastoError(
-                f"content_mask {which} is {colour} everywhere at this size: every style needs a region", "content_mask"
+                f"content_mask {which} is {colour} everywhere at this size: every style needs a region; {fix}",
+                "content_mask",
             )
     return torch.cat(masks)
 

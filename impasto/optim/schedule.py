@@ -53,7 +53,9 @@ def scale_sizes(size: int, scales: int | None = None, min_size: int | None = Non
         factor = (size / min_size) ** (1 / (scales - 1))
     sizes = [max(1, round(size / factor**k)) for k in reversed(range(scales))]
     if len(set(sizes)) != len(sizes):
-        raise ImpastoError(f"scales {scales} is too many for --size {size}: the smallest scales coincide", "scales")
+        raise ImpastoError(
+            f"scales {scales} is too many for size {size}: the smallest scales coincide; use fewer scales", "scales"
+        )
     return sizes
 
 

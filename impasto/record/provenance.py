@@ -113,7 +113,9 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     if text is not None:
         return _parsed(text.encode("utf-8"), source)
     if image.format == "PNG":
-        raise ImpastoError(f"replay {source}: this PNG carries no impasto record; was it written by impasto?", "replay")
+        raise ImpastoError(
+            f"replay {source}: this PNG carries no impasto record: replay an image impasto wrote", "replay"
+        )
     if not os.path.lexists(sidecar_path(source)):
         raise ImpastoError(
             f"replay {source}: its record {sidecar_path(source)} is missing; keep it beside the image", "replay"

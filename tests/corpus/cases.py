@@ -13,6 +13,7 @@ from corpus.hostile import (
     Case,
     Corpus,
     _black_mask,
+    _checkpoint,
     _content,
     _Evil,
     _flags,
@@ -38,6 +39,11 @@ from impasto.settings import Settings
 
 AFRESH = "start the run afresh without it"
 LONG = "x" * 252 + ".png"  # 256 bytes: one more than the file system allows
+
+
+def _white_mask(c: Corpus) -> str:
+    Image.new("L", (40, 30), 255).save(c.folder / "white.png")
+    return "white.png"
 
 
 def _tiff(c: Corpus, values: np.ndarray) -> str:
@@ -129,6 +135,11 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
         "--overwrite",
         needles=("--comparison cmp.png is a folder",),
     ),
+    "result-folder-is-a-file": _with(
+        lambda c: c.write("file", "mine"),
+        output="file/out.png",
+        needles=("--output file/out.png: file is a file, not a folder: give a path inside a folder",),
+    ),
     "result-folder-missing": _flags(
         output="nowhere/out.png", needles=("--output nowhere/out.png: folder nowhere does not exist",)
     ),
@@ -177,6 +188,9 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "G-ema-decay-1": _flags("--ema-decay", 1, needles=("--ema-decay must be below 1",)),
     "G-scale-iterations-count": _flags(
         "--scales", 2, "--scale-iterations", "1,2,3", needles=("--scale-iterations has 3 counts for 2 scale",)
+    ),
+    "G-scales-coincide": _flags(
+        "--scales", 6, "--min-size", 30, needles=("--scales 6 is too many for size 32", "use fewer scales")
     ),
     "G-save-every-zero": _flags("--save-every", 0, needles=("--save-every must be at least 1",)),
     "G-two-content-masks-one-style": _flags(
@@ -267,7 +281,9 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "I-replay-record-bad-input-entry": _replay(
         lambda c: _replay_png(c, content={"path": 3}), "lacks a valid 'content' entry"
     ),
-    "I-replay-plain-png": _replay(lambda c: c.picture("made.png"), "carries no impasto record"),
+    "I-replay-plain-png": _replay(
+        lambda c: c.picture("made.png"), "carries no impasto record: replay an image impasto wrote"
+    ),
     "I-replay-missing-sidecar": _replay(lambda c: c.picture("made.jpg"), "is missing"),
     "I-replay-bad-settings": _replay(
         lambda c: _replay_png(c, settings={"size": "64"}), "recorded settings are invalid"
@@ -286,6 +302,27 @@ CASES: dict[str, Callable[[Corpus], Case]] = {
     "L-weights-malicious-pickle": _weights(lambda c: c.write("w.pth", pickle.dumps(_Evil())), "pickles Python objects"),
     "M-weights-nan": _weights(_nan_weights, "holds NaN or infinite values", "damaged"),
     # N: a mask named by its path
+    "N-black-content-mask": _with(
+        _black_mask,
+        "--content-mask",
+        "black.png",
+        "--style-loss",
+        "gram",
+        needles=("--content-mask black.png is black everywhere", "paint the region of its style white"),
+        after_weights=True,
+    ),
+    "N-white-content-mask-for-two-styles": lambda c: Case(
+        [
+            *c.args("--content-mask", _white_mask(c), "--style-loss", "gram")[:2],
+            str(c.picture("second.png")),
+            *c.args("--content-mask", "white.png", "--style-loss", "gram")[2:],
+        ],
+        ("--content-mask white.png is white everywhere", "leave the second style's region black"),
+        after_weights=True,
+    ),
+    "H-resume-with-another-size": lambda c: Case(
+        [*_checkpoint(c).argv, "--size", "64"], ("--size cannot change", "leave it out, or start a new run")
+    ),
     "N-black-style-mask": _with(
         _black_mask,
         "--style-mask",
