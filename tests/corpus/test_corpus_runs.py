@@ -199,8 +199,7 @@ def test_two_runs_racing_for_one_name_never_replace_each_other(tmp_path) -> None
         result.load()
 
 
-@pytest.mark.parametrize("animation", ["a.gif", "a.mp4"])
-def test_ctrl_c_at_the_first_iteration_saves_a_one_frame_animation(tmp_path, monkeypatch, capsys, animation) -> None:
+def test_ctrl_c_at_the_first_iteration_saves_a_one_frame_animation(tmp_path, monkeypatch, capsys) -> None:
     """An animation of the starting image alone (a run stopped at once, on the command line or
     by the web page's Stop) is a still, not an internal error."""
     monkeypatch.chdir(tmp_path)
@@ -212,13 +211,8 @@ def test_ctrl_c_at_the_first_iteration_saves_a_one_frame_animation(tmp_path, mon
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RunOutputs, "__call__", interrupted_at_once)
-    assert run("content.png", "style.png", "-o", "out.png", *RUN, "--animate", animation) == 130
+    assert run("content.png", "style.png", "-o", "out.png", *RUN, "--animate", "a.gif") == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("impasto: interrupted at iteration 0/2: saved out.png"), err
-    with Image.open("out.png") as result:
-        assert result.size == (32, 24)
-    if animation.endswith(".gif"):
-        with Image.open(animation) as movie:
-            assert movie.n_frames == 1
-    else:
-        assert Path(animation).stat().st_size > 0
+    with Image.open("out.png") as result, Image.open("a.gif") as movie:
+        assert result.size == movie.size == (32, 24) and movie.n_frames == 1
