@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,7 +49,7 @@ def lock_data_folder(root: Path) -> BinaryIO:
 
 def _lock(file: BinaryIO) -> None:
     """An exclusive, non-blocking lock on the whole file (OSError with a busy errno if taken)."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)

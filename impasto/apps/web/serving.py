@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from impasto.errors import ImpastoError
 
@@ -73,7 +74,7 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def run(app: object, sock: socket.socket, on_exit: Callable[[], None]) -> None:
+def run(app: ASGIApp, sock: socket.socket, on_exit: Callable[[], None]) -> None:
     """Serves `app` on the bound `sock` until Ctrl-C (or SIGTERM)."""
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS, server_header=False)
     Server(config, on_exit).run(sockets=[sock])
