@@ -37,6 +37,13 @@ SUBCOMMANDS = {
     "weights": "impasto.apps.weights.command",
 }
 """Each subcommand's module, which defines `main(argv) -> int`."""
+SUBCOMMAND_SUMMARIES = {
+    "serve": "a local web page to upload images, tune the settings and watch the result",
+    "batch": "every photo of a folder in every style of another",
+    "video": "a video clip, frame by frame, without flicker",
+    "weights": "list, fetch, verify and locate the networks' weights",
+}
+"""What `impasto --help` says of each subcommand (`impasto COMMAND --help` tells the rest)."""
 
 
 def _parser_for(tp: Any) -> tuple[Any, str | None]:
@@ -92,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="impasto",
         description="Repaint a content photo in the style of one or more artworks "
         "(neural style transfer, Gatys et al. 2016).",
+        epilog="other commands:\n"
+        + "".join(f"  impasto {name:<8} {summary}\n" for name, summary in SUBCOMMAND_SUMMARIES.items())
+        + "each has its own --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("content", nargs="?", help="the content image (a photo)")
     parser.add_argument("style", nargs="*", help="the style image(s) (artworks)")

@@ -3,7 +3,7 @@
 The network's convolutions may run in bfloat16 or float16 under autocast, in the
 channels-last memory layout where that is faster; the features it returns are cast
 back to float32 by the losses, so Gram matrices and losses accumulate in float32.
-`auto` picks what measured fastest at equal loss (see the README's Performance section):
+`auto` picks what measured fastest at equal loss (see docs/performance.md):
 bf16 on CUDA GPUs and CPUs with native bf16 instructions, fp16 on older CUDA GPUs,
 fp32 elsewhere (Apple MPS, CPUs without bf16).
 """

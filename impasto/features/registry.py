@@ -85,7 +85,7 @@ REGISTRY: dict[str, ModelSpec] = {
         build=squeezenet1_1_layers,
         content_layers=("fire4",),
         # fire7 left out: its statistics describe object parts (faces, figures leaked into the
-        # scene) and no result can match them, so with it the optimiser stalls (see the README's Quality section).
+        # scene) and no result can match them, so with it the optimiser stalls (see docs/quality.md).
         style_layers=("relu1", "fire2", "fire3", "fire5"),
         style_weight=1e3,
         url="https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",

@@ -16,7 +16,7 @@ from impasto.errors import ImpastoError
 FACTOR = math.sqrt(2)
 COARSEST_DEFAULT_SCALE = 256
 """A run that names no scales starts at most this large (three scales at 512 px, five at 1024),
-and has at least three scales where the next rule allows (measured: see the README)."""
+and has at least three scales where the next rule allows (measured: see docs/quality.md)."""
 SMALLEST_DEFAULT_SCALE = 128
 """No default scale is smaller: below it the coarse scale sees too little to lay out."""
 

@@ -30,6 +30,20 @@ def test_command_writes_a_stylised_image(tmp_path, content_path, style_path):
         assert image.format == "JPEG" and max(image.size) == 40
 
 
+def test_help_names_every_subcommand_and_each_has_its_own_help(capsys):
+    from impasto.apps.cli import SUBCOMMAND_SUMMARIES, SUBCOMMANDS
+
+    assert set(SUBCOMMAND_SUMMARIES) == set(SUBCOMMANDS)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for name in SUBCOMMANDS:
+        assert f"impasto {name} " in text
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
 def test_help_documents_every_setting(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
