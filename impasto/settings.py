@@ -27,16 +27,16 @@ STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist", "swd")
 CONTENT_LOSSES = ("feature", "self-similarity")
 PARAMETERIZATIONS = ("pixels", "laplacian")
 # The style weight each normalised loss defaults to in a one-scale run, for every network (see the
-# README's Quality section); "gram", the paper's loss, takes the network's own (registry) weight.
+# docs/quality.md); "gram", the paper's loss, takes the network's own (registry) weight.
 DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0, "swd": 20.0}
 HALVED_UP_TO_SCALES = 3  # the default strength halves per coarser scale up to this many (measured)
-STOP_TOLERANCE = 0.01  # measured: see the README's Performance section
+STOP_TOLERANCE = 0.01  # measured: see docs/performance.md
 MAX_SIZE = 16_384
 """The largest output side: print size (1.4 m at 300 dpi); more would not fit a machine's memory."""
 MAX_ITERATIONS = 10_000_000
 MAX_SEED = 2**63 - 1
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
-DEFAULT_EMA_DECAY = 0.8  # Adam's iterate average: longer averages lag (see the README's quality benchmark)
+DEFAULT_EMA_DECAY = 0.8  # Adam's iterate average: longer averages lag (see docs/quality.md)
 
 
 def option(help: str, **cli: Any) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class Settings:
         metadata=option(
             "style strength (beta): with the normalised style losses the same value stylises every artwork "
             "and network about equally, higher is more stylised; with --style-loss gram the paper's weight "
-            "(default: per loss, see the README's Quality section)",
+            "(default: per loss, see docs/quality.md)",
             minimum=0,
         ),
     )
@@ -119,7 +119,7 @@ class Settings:
         default="lbfgs",
         metadata=option(
             "optimiser: lbfgs (the paper's), lbfgs-pyramid (L-BFGS preconditioned by an image pyramid; "
-            "experimental, see the README's Performance section), adam, gd",
+            "experimental, see docs/performance.md), adam, gd",
             choices=OPTIMIZERS,
         ),
     )
