@@ -66,6 +66,7 @@ def test_its_default_layers_are_the_content_and_style_layers_shallow_to_deep():
     assert chosen.content_layers == ("fire3",)
 
 
+@pytest.mark.slow
 def test_a_run_from_noise_moves_toward_the_photos_layout(content_path, style_path, squeezenet_weights):
     events = []
     settings = Settings(

@@ -84,6 +84,7 @@ def test_it_runs_in_tiles_when_memory_is_short(content_path, style_path, squeeze
     assert np.abs(tiled - whole).max() <= 2
 
 
+@pytest.mark.slow
 def test_it_combines_with_the_other_new_losses(content_path, style_path, squeezenet_weights):
     events = []
     settings = squeezenet(squeezenet_weights, iterations=12, content_loss="self-similarity", style_loss="swd")
