@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from impasto.features.download import OFFLINE_VARIABLE
 from impasto.features.registry import REGISTRY
 
 
@@ -49,6 +50,15 @@ def unreachable(monkeypatch: pytest.MonkeyPatch, model: str) -> str:
     url = f"http://127.0.0.1:{closed_port()}/{REGISTRY[model].filename}"
     monkeypatch.setitem(REGISTRY, model, dataclasses.replace(REGISTRY[model], url=url))
     return url
+
+
+def unreachable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty weights cache under `tmp_path`, downloads allowed but VGG-19's URL closed: the offline
+    case every front end must name before any work. Returns the cache folder (not made)."""
+    monkeypatch.setenv("IMPASTO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(OFFLINE_VARIABLE, raising=False)
+    unreachable(monkeypatch, "vgg19")
+    return tmp_path / "cache"
 
 
 def served(monkeypatch: pytest.MonkeyPatch, model: str, base_url: str, folder: Path, data: bytes) -> str:

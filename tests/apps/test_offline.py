@@ -8,23 +8,19 @@ import argparse
 from pathlib import Path
 
 import pytest
-from local_weights import unreachable
+from local_weights import unreachable_cache
 from PIL import Image
 
 from impasto import Settings, Stylizer
 from impasto.apps.cli import check_weights, main
 from impasto.errors import ImpastoError
-from impasto.features.download import OFFLINE_VARIABLE
 
 SMALL = ["--size", "32", "--iterations", "2", "--quiet"]
 
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IMPASTO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(OFFLINE_VARIABLE, raising=False)
-    unreachable(monkeypatch, "vgg19")
-    return tmp_path / "cache"
+    return unreachable_cache(tmp_path, monkeypatch)
 
 
 def assert_says_offline(message: str, cache: Path) -> None:

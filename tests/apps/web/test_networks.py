@@ -7,23 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from local_weights import served, serving, unreachable
+from local_weights import served, serving, unreachable_cache
 from starlette.testclient import TestClient
 
 from impasto.apps.cli import main
 from impasto.apps.web.command import build_parser, config_from
 from impasto.apps.web.server import create_app
-from impasto.features.download import OFFLINE_VARIABLE
 
 BUILT_IN = "SqueezeNet 1.1 (built in)"
 
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IMPASTO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(OFFLINE_VARIABLE, raising=False)
-    unreachable(monkeypatch, "vgg19")
-    return tmp_path / "cache"
+    return unreachable_cache(tmp_path, monkeypatch)
 
 
 def configured(tmp_path: Path, *flags: str):
