@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import vjp
 
+from impasto.optim.single import ImageOptimizer
+
 COARSEST = 16
 """The coarsest level's short side is at most this many pixels (or the image's, if smaller)."""
 
@@ -72,20 +74,15 @@ def unflatten(flat: torch.Tensor, shape: torch.Size) -> list[torch.Tensor]:
     return [part.view(batch, channels, h, w) for part, (h, w) in zip(parts, sizes)]
 
 
-class LaplacianAdam(torch.optim.Optimizer):
+class LaplacianAdam(ImageOptimizer):
     """Adam on the Laplacian-pyramid coefficients of one (B, C, H, W) image parameter."""
 
     def __init__(self, params, lr: float = 0.02, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
-        if len(self.param_groups[0]["params"]) != 1:
-            raise ValueError("LaplacianAdam optimises a single image tensor")
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
-        group = self.param_groups[0]
-        image = group["params"][0]
-        with torch.enable_grad():
-            loss = closure()
+        group, image, image_gradient, loss = self.evaluate(closure)
         state = self.state[image]
         if not state:
             coefficients = flatten(decompose(image.detach().float()))
@@ -97,7 +94,7 @@ class LaplacianAdam(torch.optim.Optimizer):
             )
         coefficients = state["coefficients"]
         _, adjoint = vjp(lambda flat: reconstruct(unflatten(flat, image.shape)), coefficients)  # type: ignore[misc]  # torch types vjp as 2 or 3 values; without has_aux it is 2
-        gradient = adjoint(image.grad.float())[0]
+        gradient = adjoint(image_gradient.float())[0]
         (beta1, beta2), step = group["betas"], state["step"].add_(1).item()
         state["exp_avg"].lerp_(gradient, 1 - beta1)
         state["exp_avg_sq"].mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import vjp
 
+from impasto.optim.single import ImageOptimizer
+
 
 def pyramid_metric(gradient: torch.Tensor, levels: int, decay: float) -> torch.Tensor:
     """M g = sum over levels k of decay^(2k) U_k U_k^T g (level 0 is g itself)."""
@@ -32,7 +34,7 @@ def pyramid_metric(gradient: torch.Tensor, levels: int, decay: float) -> torch.T
     return result
 
 
-class PyramidLBFGS(torch.optim.Optimizer):
+class PyramidLBFGS(ImageOptimizer):
     """L-BFGS with a pyramid-metric initial Hessian and unit steps (no line search).
 
     One parameter tensor of shape (B, C, H, W); `history` steps are remembered.
@@ -40,8 +42,6 @@ class PyramidLBFGS(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float = 1.0, history: int = 50, levels: int = 5, decay: float = 0.35) -> None:
         super().__init__(params, {"lr": lr, "history": history, "levels": levels, "decay": decay})
-        if len(self.param_groups[0]["params"]) != 1:
-            raise ValueError("PyramidLBFGS optimises a single image tensor")
 
     def _metric(self, vector: torch.Tensor) -> torch.Tensor:
         group = self.param_groups[0]
@@ -49,11 +49,8 @@ class PyramidLBFGS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
-        group = self.param_groups[0]
-        image = group["params"][0]
-        with torch.enable_grad():
-            loss = closure()
-        gradient = image.grad.detach().clone()
+        group, image, gradient, loss = self.evaluate(closure)
+        gradient = gradient.detach().clone()
         state = self.state[image]
         pairs = state.setdefault("pairs", [])  # (step, change, 1 / step.change), oldest first
         if "previous_image" in state:  # the step actually taken, after any clamping
