@@ -1,7 +1,10 @@
 """The settings of one run: a frozen dataclass shared by the CLI, the API and the web page.
 
 Every field's default lives here; the CLI builds its options from these fields and
-their `help` metadata, so a new setting is one new field.
+their `help` metadata, so a new setting is one new field. The choices come from the
+registries (networks, optimisers, losses, images), read as plain data: importing this
+module imports no PyTorch. Defaults that depend on other settings are filled in by
+`impasto.defaults.resolve`.
 """
 
 from __future__ import annotations
@@ -13,36 +16,39 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impasto.errors import ImpastoError
-from impasto.features.precision import PRECISIONS
-from impasto.features.registry import MODELS, spec
+from impasto.features.catalogue import MODELS, PRECISIONS, network
 from impasto.fields import check_fields
-from impasto.image.color import PRESERVE_COLOR
-from impasto.image.initial import INITS
-from impasto.optim.schedule import default_scales, scale_sizes
+from impasto.image.choices import INITS, PRESERVE_COLOR
+from impasto.losses.kinds import CONTENT_LOSSES, STYLE_LOSSES
+from impasto.optim.optimizers import OPTIMIZERS, PARAMETERIZATIONS, optimizer_for
+from impasto.optim.schedule import scale_sizes
 
-OPTIMIZERS = ("lbfgs", "lbfgs-pyramid", "adam", "gd")
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
-DEFAULT_LR = {"lbfgs": 1.0, "lbfgs-pyramid": 1.0, "adam": 0.02, "gd": 0.01}
-STYLE_LOSSES = ("gram", "gram-relative", "w2", "hist", "swd")
-CONTENT_LOSSES = ("feature", "self-similarity")
-PARAMETERIZATIONS = ("pixels", "laplacian")
-# The style weight each normalised loss defaults to in a one-scale run, for every network (see the
-# docs/quality.md); "gram", the paper's loss, takes the network's own (registry) weight.
-DEFAULT_STYLE_WEIGHT = {"gram-relative": 30.0, "w2": 20.0, "hist": 30.0, "swd": 20.0}
-HALVED_UP_TO_SCALES = 3  # the default strength halves per coarser scale up to this many (measured)
 STOP_TOLERANCE = 0.01  # measured: see docs/performance.md
 MAX_SIZE = 16_384
 """The largest output side: print size (1.4 m at 300 dpi); more would not fit a machine's memory."""
 MAX_ITERATIONS = 10_000_000
 MAX_SEED = 2**63 - 1
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
-DEFAULT_EMA_DECAY = 0.8  # Adam's iterate average: longer averages lag (see docs/quality.md)
 
 
 def option(help: str, **cli: Any) -> dict[str, Any]:
     """Field metadata: its help text, argparse extras (choices, metavar) and the bounds that
     `impasto.fields.check_fields` enforces (minimum, maximum, above, below)."""
     return {"help": help, **cli}
+
+
+def described(entries: dict[str, Any]) -> str:
+    """A registry's choices for a help text: "name (description); ..."."""
+    return "; ".join(f"{name} ({entry.description})" for name, entry in entries.items())
+
+
+_NOT_RELATIVE = " and ".join(name for name, kind in STYLE_LOSSES.items() if not kind.relative)
+_WITH_STYLE_LAYERS = " and ".join(name for name, kind in CONTENT_LOSSES.items() if kind.with_style_layers)
+_DEFAULT_LR = ", ".join(f"{name} {entry.default_lr:g}" for name, entry in OPTIMIZERS.items())
+_AVERAGED = ", ".join(
+    f"{entry.default_ema_decay:g} with {name}" for name, entry in OPTIMIZERS.items() if entry.default_ema_decay
+)
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,9 @@ class Settings:
     content_loss: str = field(
         default="feature",
         metadata=option(
-            "content loss: feature (the paper's, the photo's features themselves) or self-similarity "
-            "(STROTSS: which places look alike, at 1024 fixed positions; keeps the layout and lets surfaces "
-            "be repainted; its default layers are the content and style layers together)",
-            choices=CONTENT_LOSSES,
+            f"content loss: {described(CONTENT_LOSSES)}; the default layers of {_WITH_STYLE_LAYERS} are the "
+            "content and style layers together",
+            choices=tuple(CONTENT_LOSSES),
         ),
     )
     style_weight: float | None = field(
@@ -101,11 +106,9 @@ class Settings:
     style_loss: str = field(
         default="w2",
         metadata=option(
-            "style loss: gram (the paper's, unnormalised), gram-relative (Gram difference over the target "
-            "Gram's size), w2 (Wasserstein-2 of feature mean and covariance), hist (gram-relative plus "
-            "per-channel histogram matching), swd (sliced Wasserstein: the whole distribution of activations along "
-            "random directions); all but gram also divide the content loss by its target's size",
-            choices=STYLE_LOSSES,
+            f"style loss: {described(STYLE_LOSSES)}; all but {_NOT_RELATIVE} also divide the content loss by its "
+            "target's size",
+            choices=tuple(STYLE_LOSSES),
         ),
     )
     tv_weight: float = field(
@@ -117,26 +120,22 @@ class Settings:
     )
     optimizer: str = field(
         default="lbfgs",
-        metadata=option(
-            "optimiser: lbfgs (the paper's), lbfgs-pyramid (L-BFGS preconditioned by an image pyramid; "
-            "experimental, see docs/performance.md), adam, gd",
-            choices=OPTIMIZERS,
-        ),
+        metadata=option(f"optimiser: {described(OPTIMIZERS)}", choices=tuple(OPTIMIZERS)),
     )
     parameterization: str = field(
         default="pixels",
         metadata=option(
             "what the optimiser changes: the pixels, or the coefficients of the image's Laplacian pyramid "
-            "(STROTSS, NNST: large shapes move as fast as strokes; takes --optimizer adam)",
+            "(STROTSS, NNST: large shapes move as fast as strokes; takes --optimizer "
+            + " or ".join(name for name, entry in OPTIMIZERS.items() if "laplacian" in entry.kinds)
+            + ")",
             choices=PARAMETERIZATIONS,
         ),
     )
     iterations: int = field(
         default=500, metadata=option("number of iterations (loss evaluations)", minimum=1, maximum=MAX_ITERATIONS)
     )
-    lr: float | None = field(
-        default=None, metadata=option("learning rate (default: lbfgs 1, adam 0.02, gd 0.01)", above=0)
-    )
+    lr: float | None = field(default=None, metadata=option(f"learning rate (default: {_DEFAULT_LR})", above=0))
     seed: int = field(
         default=0, metadata=option("random seed; the same seed repeats a CPU run exactly", minimum=0, maximum=MAX_SEED)
     )
@@ -232,7 +231,7 @@ class Settings:
     ema_decay: float | None = field(
         default=None,
         metadata=option(
-            "output the moving average of the iterates with this decay, 0 for off (default: 0.8 with adam, else off)",
+            f"output the moving average of the iterates with this decay, 0 for off (default: {_AVERAGED}, else off)",
             minimum=0,
             below=1,
         ),
@@ -248,8 +247,8 @@ class Settings:
 
     def _check_combinations(self) -> None:
         """What no single field can check: layers of the chosen network, sums, scales and sizes."""
-        net = spec(self.model)
-        names = net.layer_names()
+        net = network(self.model)
+        names = net.layers
         for name in ("content_layers", "style_layers"):
             unknown = [layer for layer in getattr(self, name) or () if layer not in names]
             if unknown:
@@ -282,65 +281,15 @@ class Settings:
                 f"the limit is {MAX_SIZE:,} px; lower it",
                 "style_scale",
             )
-        if self.parameterization == "laplacian" and self.optimizer != "adam":
-            raise ImpastoError(
-                f"parameterization laplacian is optimised with --optimizer adam, not {self.optimizer}; "
-                "lbfgs-pyramid is L-BFGS's form of it",
-                "parameterization",
-            )
+        optimizer_for(self.optimizer, self.parameterization)  # names the optimisers that take the parameterisation
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise ImpastoError(f"device {self.device!r} is unknown: use auto, cpu, cuda, cuda:N or mps", "device")
 
     def resolved(self) -> Settings:
-        """A copy with every network-dependent default filled in."""
-        net = spec(self.model)
-        style_layers = self.style_layers or net.style_layers
-        layer_weights = self.style_layer_weights or (1.0,) * len(style_layers)
-        if len(layer_weights) != len(style_layers):
-            raise ImpastoError(
-                f"style_layer_weights has {len(layer_weights)} values for {len(style_layers)} style layers: give one per layer",
-                "style_layer_weights",
-            )
-        scales = self._default_scales() if self.scales is None else self.scales
-        return dataclasses.replace(
-            self,
-            content_layers=self.content_layers or self._default_content_layers(),
-            style_layers=style_layers,
-            style_layer_weights=layer_weights,
-            style_weight=self._default_style_weight(net.style_weight, scales)
-            if self.style_weight is None
-            else self.style_weight,
-            lr=DEFAULT_LR[self.optimizer] if self.lr is None else self.lr,
-            ema_decay=(DEFAULT_EMA_DECAY if self.optimizer == "adam" else 0.0)
-            if self.ema_decay is None
-            else self.ema_decay,
-            scales=scales,
-        )
+        """Deprecated: use `impasto.defaults.resolve(settings)`, which this calls."""
+        from impasto.defaults import resolve
 
-    def _default_content_layers(self) -> tuple[str, ...]:
-        """The network's content layers; for self-similarity its content and style layers, shallow to deep."""
-        net = spec(self.model)
-        if self.content_loss == "feature":
-            return net.content_layers
-        wanted = {*net.content_layers, *(self.style_layers or net.style_layers)}
-        return tuple(layer for layer in net.layer_names() if layer in wanted)
-
-    def _default_scales(self) -> int | None:
-        """One per `scale_iterations`, else min_size's count (left open), else `default_scales`."""
-        if self.scale_iterations is not None:
-            return len(self.scale_iterations)
-        return None if self.min_size is not None else default_scales(self.size, self.iterations)
-
-    def _default_style_weight(self, paper_weight: float, scales: int | None) -> float:
-        """The network's paper weight for the paper's loss, else the normalised loss's one-scale
-        strength halved for each coarser scale up to HALVED_UP_TO_SCALES: a coarse scale lays the style
-        out and the finer ones keep it, so a coarse-to-fine run stylises more at the same weight
-        (measured: one scale at 20 and three at 5 give the benchmark's best results; more scales
-        add less and keep three's weight)."""
-        if self.style_loss == "gram":
-            return paper_weight
-        count = min(len(scale_sizes(self.size, scales, self.min_size)), HALVED_UP_TO_SCALES)
-        return DEFAULT_STYLE_WEIGHT[self.style_loss] / 2 ** (count - 1)
+        return resolve(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""

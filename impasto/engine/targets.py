@@ -12,22 +12,10 @@ from torch import nn
 from impasto.errors import ImpastoError
 from impasto.image.color import luminance, match_color, match_luminance
 from impasto.image.io import load_image, resize_longest, to_tensor
-from impasto.image.masks import content_regions, fit_mask, style_regions
+from impasto.image.masks import content_regions, style_regions
+from impasto.losses.kinds import STYLE_LOSSES, StyleTargets, content_loss, style_loss
 from impasto.losses.objective import Objective, Term, paper_terms
-from impasto.losses.similarity import POSITIONS, SelfSimilarityLoss, sample_positions
-from impasto.losses.sliced import SlicedWassersteinStyleLoss
-from impasto.losses.statistics import (
-    HistogramStyleLoss,
-    WassersteinStyleLoss,
-    blend_quantiles,
-    moments,
-    sorted_quantiles,
-)
-from impasto.losses.terms import ContentLoss, MaskedStyleLoss, StyleLoss, gram_matrix, masked_gram
 from impasto.settings import Settings
-
-STATISTICS_LOSSES = ("w2", "hist", "swd")
-"""Style losses of whole-image feature statistics beyond the Gram matrix: no masks, no tiles."""
 
 
 @torch.no_grad()
@@ -53,26 +41,17 @@ def build_objective(
     content_features = extractor(content)
     style_features = [extractor(style) for style in styles]
     style_masks = style_masks or [None] * len(styles)
-    relative = settings.style_loss != "gram"
-    if settings.style_loss in STATISTICS_LOSSES and (
-        content_masks is not None or any(m is not None for m in style_masks)
-    ):
-        raise ImpastoError(
-            f"style_loss {settings.style_loss} does not take masks: use gram or gram-relative", "style_loss"
+    kind = style_loss(settings.style_loss)
+    if not kind.masks and (content_masks is not None or any(m is not None for m in style_masks)):
+        takers = " or ".join(name for name, other in STYLE_LOSSES.items() if other.masks)
+        raise ImpastoError(f"style_loss {kind.name} does not take masks: use {takers}", "style_loss")
+    style_losses = {
+        layer: kind.factory(
+            StyleTargets([f[layer] for f in style_features], style_masks, style_blend, content_masks, settings.seed)
         )
-    style_losses: dict[str, nn.Module] = {}
-    for layer in settings.style_layers:
-        if settings.style_loss in STATISTICS_LOSSES:
-            features = [f[layer] for f in style_features]
-            style_losses[layer] = _statistics_loss(settings.style_loss, features, style_blend, settings.seed)
-            continue
-        grams = torch.stack([_target_gram(f[layer], m) for f, m in zip(style_features, style_masks)])
-        if content_masks is None:
-            weights = torch.tensor(style_blend, device=grams.device) / sum(style_blend)
-            style_losses[layer] = StyleLoss((weights.view(-1, 1, 1) * grams).sum(0, keepdim=True), relative)
-        else:
-            style_losses[layer] = MaskedStyleLoss(grams, content_masks, style_blend, relative)
-    content_losses = _content_losses(content_features, settings, relative)
+        for layer in settings.style_layers
+    }
+    content_losses = _content_losses(content_features, settings, kind.relative)
     terms = paper_terms(
         content_losses,
         style_losses,
@@ -85,32 +64,11 @@ def build_objective(
 
 
 def _content_losses(features: dict[str, torch.Tensor], settings: Settings, relative: bool) -> dict[str, nn.Module]:
-    """One content loss per content layer: the features themselves, or their self-similarity at
-    positions drawn from the run's seed (the same places at every layer and scale)."""
+    """One content loss per content layer, of the settings' kind (self-similarity's positions are
+    drawn from the run's seed: the same places at every layer and scale)."""
     assert settings.content_layers is not None  # resolved settings
-    if settings.content_loss == "self-similarity":
-        positions = sample_positions(POSITIONS, settings.seed)
-        return {layer: SelfSimilarityLoss(features[layer], positions) for layer in settings.content_layers}
-    return {layer: ContentLoss(features[layer], relative) for layer in settings.content_layers}
-
-
-def _statistics_loss(kind: str, features: Sequence[torch.Tensor], blend: Sequence[float], seed: int) -> nn.Module:
-    """A W2, histogram or sliced Wasserstein style loss whose targets blend the styles' statistics by `blend`."""
-    if kind == "swd":
-        return SlicedWassersteinStyleLoss(features, blend, seed)
-    stats = [moments(f) for f in features]
-    mean = sum((w * m for w, (m, _) in zip(blend, stats)), torch.zeros_like(stats[0][0])) / sum(blend)
-    second = sum((w * s for w, (_, s) in zip(blend, stats)), torch.zeros_like(stats[0][1])) / sum(blend)
-    if kind == "w2":
-        return WassersteinStyleLoss(mean, second)
-    return HistogramStyleLoss(second[None], blend_quantiles([sorted_quantiles(f) for f in features], blend))
-
-
-def _target_gram(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """A style's (N, N) Gram matrix, over the whole image or only its masked part."""
-    if mask is None:
-        return gram_matrix(features)[0]
-    return masked_gram(features, fit_mask(mask, *features.shape[-2:]))[0]
+    kind = content_loss(settings.content_loss)
+    return {layer: kind.factory(features[layer], settings.seed, relative) for layer in settings.content_layers}
 
 
 def style_weights(blend: Sequence[float] | None, count: int) -> list[float]:

@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from impasto.errors import ImpastoError
+from impasto.features.catalogue import SQUEEZENET_FIRES, SQUEEZENET_POOLED, VGG19_BLOCKS
 
 # ImageNet statistics (torchvision preprocessing, RGB in 0..1).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -24,18 +25,6 @@ CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
 CAFFE_FEATURE_SCALE = 255.0 * sum(IMAGENET_STD) / 3
 CHECKPOINTED_BLOCKS = 2
 """With checkpointing on, the blocks (up to each pooling layer) recomputed in the backward pass."""
-
-VGG19_BLOCKS = ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512), (512, 512, 512, 512))
-SQUEEZENET_FIRES = (  # (name, squeeze, expand) per fire module, in order
-    ("fire2", 16, 64),
-    ("fire3", 16, 64),
-    ("fire4", 32, 128),
-    ("fire5", 32, 128),
-    ("fire6", 48, 192),
-    ("fire7", 48, 192),
-    ("fire8", 64, 256),
-    ("fire9", 64, 256),
-)
 
 
 Layers = list[tuple[str, nn.Module]]
@@ -118,7 +107,7 @@ def squeezenet1_1_layers(pooling: str = "max", width: float = 1.0) -> Layers:
     layers: Layers = [("conv1", AntiAliasedConv(3, stem, 3)), ("relu1", nn.ReLU())]
     in_channels = stem
     for name, squeeze, expand in SQUEEZENET_FIRES:
-        if name in ("fire2", "fire4", "fire6"):
+        if name in SQUEEZENET_POOLED:
             layers.append((f"pool{int(name[-1]) - 1}", _pool(pooling, kernel_size=3, stride=2, ceil_mode=True)))
         squeeze, expand = max(1, round(squeeze * width)), max(1, round(expand * width))
         layers.append((name, Fire(in_channels, squeeze, expand)))

@@ -5,7 +5,7 @@ channels-last memory layout where that is faster; the features it returns are ca
 back to float32 by the losses, so Gram matrices and losses accumulate in float32.
 `auto` picks what measured fastest at equal loss (see docs/performance.md):
 bf16 on CUDA GPUs and CPUs with native bf16 instructions, fp16 on older CUDA GPUs,
-fp32 elsewhere (Apple MPS, CPUs without bf16).
+fp32 elsewhere (Apple MPS, CPUs without bf16). The choices are named in `features.catalogue`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from torch import nn
 from impasto.features.networks import Consumers
 from impasto.features.registry import spec
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 

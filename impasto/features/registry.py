@@ -1,9 +1,9 @@
 """The model registry: everything impasto knows about each feature network, in one place.
 
-A `ModelSpec` names the layer builder, the default content and style layers and style
-weight, the official weights (URL, file name, SHA-256, size), any weights built into the
-package, and the tiling halo. Layer names and torchvision state-dict keys are both derived
-from one walk over the builder's layer stack.
+A `ModelSpec` adds to the network's catalogue entry (`features.catalogue`: names, layers,
+defaults, which settings read without importing PyTorch) the layer builder, the official
+weights (URL, file name, SHA-256, size), any weights built into the package, and the tiling
+halo. The torchvision state-dict keys are derived from one walk over the builder's layer stack.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from impasto.errors import ImpastoError
+from impasto.features.catalogue import MODELS as MODELS  # the names, re-exported for the apps
+from impasto.features.catalogue import NETWORKS, Network, network
 from impasto.features.networks import (
     FeatureExtractor,
     Layers,
@@ -37,14 +38,10 @@ class BuiltinWeights:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One feature network: how to build it, its defaults and its official weights."""
+    """One feature network: its catalogue entry, how to build it and its official weights."""
 
-    name: str
-    display: str
+    network: Network
     build: Callable[..., Layers]
-    content_layers: tuple[str, ...]
-    style_layers: tuple[str, ...]
-    style_weight: float
     url: str
     filename: str
     sha256: str  # full digest of the official file (its first 8 hex digits are in the file name)
@@ -53,9 +50,29 @@ class ModelSpec:
     fp32_channels_last: bool = False  # whether the channels-last layout is faster in fp32 on CPUs (measured)
     builtin: BuiltinWeights | None = None  # used instead of a download when no weights are named
 
+    @property
+    def name(self) -> str:
+        return self.network.name
+
+    @property
+    def display(self) -> str:
+        return self.network.display
+
+    @property
+    def content_layers(self) -> tuple[str, ...]:
+        return self.network.content_layers
+
+    @property
+    def style_layers(self) -> tuple[str, ...]:
+        return self.network.style_layers
+
+    @property
+    def style_weight(self) -> float:
+        return self.network.style_weight
+
     def layer_names(self) -> list[str]:
         """All named layers, shallow to deep."""
-        return [name for name, _ in self.build()]
+        return list(self.network.layers)
 
     def feature_keys(self) -> tuple[str, ...]:
         """The `features.N.*` parameter keys of torchvision's state dict, in order."""
@@ -64,15 +81,9 @@ class ModelSpec:
 
 
 REGISTRY: dict[str, ModelSpec] = {
-    # The paper's conv1_1 ... conv5_1 and conv4_2 are Caffe blobs rectified in place,
-    # i.e. impasto's relu1_1 ... relu5_1 and relu4_2.
     "vgg19": ModelSpec(
-        name="vgg19",
-        display="VGG-19",
+        network=NETWORKS["vgg19"],
         build=vgg19_layers,
-        content_layers=("relu4_2",),
-        style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-        style_weight=1e3,
         url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
         filename="vgg19-dcbb9e9d.pth",
         sha256="dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
@@ -80,14 +91,8 @@ REGISTRY: dict[str, ModelSpec] = {
         halo=96,
     ),
     "squeezenet1_1": ModelSpec(
-        name="squeezenet1_1",
-        display="SqueezeNet 1.1",
+        network=NETWORKS["squeezenet1_1"],
         build=squeezenet1_1_layers,
-        content_layers=("fire4",),
-        # fire7 left out: its statistics describe object parts (faces, figures leaked into the
-        # scene) and no result can match them, so with it the optimiser stalls (see docs/quality.md).
-        style_layers=("relu1", "fire2", "fire3", "fire5"),
-        style_weight=1e3,
         url="https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
         filename="squeezenet1_1-b8a52dc0.pth",
         sha256="b8a52dc049b60e4b6ab68ad0df457362afab8b6304b2febdc1650a5dab4d7e7b",
@@ -102,16 +107,13 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
     ),
 }
-MODELS = tuple(REGISTRY)
 BUILTIN_MODELS = tuple(name for name, entry in REGISTRY.items() if entry.builtin is not None)
 """The networks that run with no download, offline, on the first start."""
 
 
 def spec(model: str) -> ModelSpec:
     """The registry entry of `model`, or a one-line error naming the choices."""
-    if model not in REGISTRY:
-        raise ImpastoError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
-    return REGISTRY[model]
+    return REGISTRY[network(model).name]
 
 
 def layer_names(model: str) -> list[str]:

@@ -19,7 +19,6 @@ import torch
 # NTSC YIQ (FCC): rows give Y, I, Q from R, G, B.
 RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
 YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ)
-PRESERVE_COLOR = ("none", "luminance", "histogram")
 FLAT_VARIANCE = 1e-5  # per-channel variance below which an image counts as flat (std ~ 1/255)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 
 from impasto.errors import ImpastoError
+from impasto.image.choices import INITS
 from impasto.image.color import recolor
-
-INITS = ("content", "palette", "gaussian", "uniform", "blend")
 
 
 def initial_image(

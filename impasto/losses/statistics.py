@@ -30,6 +30,14 @@ def moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean[0], gram[0]
 
 
+def blended_moments(features: Sequence[torch.Tensor], blend: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The styles' mean (N,) and second raw moment (N, N), each averaged with the weights `blend`."""
+    stats = [moments(f) for f in features]
+    mean = sum((w * m for w, (m, _) in zip(blend, stats)), torch.zeros_like(stats[0][0])) / sum(blend)
+    second = sum((w * s for w, (_, s) in zip(blend, stats)), torch.zeros_like(stats[0][1])) / sum(blend)
+    return mean, second
+
+
 def _sqrtm(matrix: torch.Tensor) -> torch.Tensor:
     """Square root of a symmetric positive semi-definite matrix."""
     values, vectors = torch.linalg.eigh(matrix)

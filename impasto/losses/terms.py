@@ -110,6 +110,15 @@ def masked_gram(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return (flat * weights) @ flat.T / area
 
 
+def style_grams(features: Sequence[torch.Tensor], masks: Sequence[torch.Tensor | None]) -> torch.Tensor:
+    """(S, N, N): each style's Gram matrix, over the whole image or, where it has a mask, its masked part."""
+    grams = [
+        gram_matrix(f)[0] if mask is None else masked_gram(f, fit_mask(mask, *f.shape[-2:]))[0]
+        for f, mask in zip(features, masks)
+    ]
+    return torch.stack(grams)
+
+
 class MaskedStyleLoss(nn.Module):
     """Style loss per region (Gatys et al. 2017): region r of the output, given by its
     mask, matches target Gram r; the regions' losses are weighted (weights summing to 1,
