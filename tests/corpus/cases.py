@@ -34,6 +34,7 @@ from corpus.hostile import (
 )
 from PIL import Image
 
+from impasto.defaults import resolve
 from impasto.features.minimum import min_side
 from impasto.settings import Settings
 
@@ -54,7 +55,7 @@ def _tiff(c: Corpus, values: np.ndarray) -> str:
 
 def _minimum() -> int:
     """The side SqueezeNet needs with its default layers (as the registry has them today)."""
-    resolved = Settings(model="squeezenet1_1").resolved()
+    resolved = resolve(Settings(model="squeezenet1_1"))
     return min_side("squeezenet1_1", (*resolved.content_layers, *resolved.style_layers))
 
 

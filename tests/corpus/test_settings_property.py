@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from impasto import ImpastoError, RunControl, Settings, Stylizer
+from impasto.defaults import resolve
 from impasto.features.registry import layer_names
 
 FIELDS = {f.name for f in dataclasses.fields(Settings)}
@@ -95,7 +96,7 @@ def test_any_settings_validate_or_name_the_field(values) -> None:
         assert error.setting in FIELDS and "\n" not in str(error)
         return
     try:
-        made.resolved()
+        resolve(made)
     except ImpastoError as error:
         assert error.setting in FIELDS and "\n" not in str(error)
 

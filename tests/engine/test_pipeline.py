@@ -72,4 +72,4 @@ def test_settings_validation_names_the_option():
     with pytest.raises(ImpastoError, match="init_noise_ratio"):
         Settings(init_noise_ratio=2)
     with pytest.raises(ImpastoError, match="one per layer"):
-        Settings(style_layer_weights=(1, 2)).resolved()
+        Settings(style_layer_weights=(1, 2))

@@ -5,6 +5,7 @@ import torch
 
 from impasto import ImpastoError, Settings, stylize
 from impasto.apps.cli import build_parser, settings_from
+from impasto.defaults import resolve
 from impasto.engine.targets import build_objective, scale_inputs, style_weights
 from impasto.features.registry import build_extractor
 from impasto.image.io import load_image
@@ -37,9 +38,9 @@ def test_blend_of_one_and_zero_equals_a_single_style_run(content_path, style_pat
 def test_blended_targets_are_the_weighted_mean_of_the_grams():
     net = build_extractor("vgg19", LAYERS, None)
     content, a, b = torch.rand(1, 3, 24, 24), torch.rand(1, 3, 24, 24), torch.rand(1, 3, 16, 16)
-    settings = Settings(
-        weights="random", content_layers=("relu2_1",), style_layers=LAYERS, style_loss="gram-relative"
-    ).resolved()
+    settings = resolve(
+        Settings(weights="random", content_layers=("relu2_1",), style_layers=LAYERS, style_loss="gram-relative")
+    )
     objective = build_objective(net, content, [a, b], [0.75, 0.25], settings)
     expected = 0.75 * gram_matrix(net(a)["relu2_1"]) + 0.25 * gram_matrix(net(b)["relu2_1"])
     assert torch.allclose(objective.term("style").module.losses["relu2_1"].target, expected, atol=1e-6)
@@ -48,7 +49,7 @@ def test_blended_targets_are_the_weighted_mean_of_the_grams():
 def test_blended_w2_targets_are_the_weighted_mean_of_the_feature_means():
     net = build_extractor("vgg19", LAYERS, None)
     content, a, b = torch.rand(1, 3, 24, 24), torch.rand(1, 3, 24, 24), torch.rand(1, 3, 16, 16)
-    settings = Settings(weights="random", content_layers=("relu2_1",), style_layers=LAYERS, style_loss="w2").resolved()
+    settings = resolve(Settings(weights="random", content_layers=("relu2_1",), style_layers=LAYERS, style_loss="w2"))
     objective = build_objective(net, content, [a, b], [0.75, 0.25], settings)
     expected = 0.75 * net(a)["relu2_1"].mean((0, 2, 3)) + 0.25 * net(b)["relu2_1"].mean((0, 2, 3))
     assert torch.allclose(objective.term("style").module.losses["relu2_1"].mean, expected, atol=1e-6)

@@ -1,6 +1,7 @@
 """A real stylisation with the ImageNet SqueezeNet 1.1 weights beside the repo."""
 
 from impasto import Settings, Stylizer, stylize
+from impasto.defaults import resolve
 from impasto.image.io import load_image, to_tensor
 from impasto.losses.terms import gram_matrix
 
@@ -18,7 +19,7 @@ def test_real_weights_move_the_image_toward_the_style(tmp_path, squeezenet_weigh
     assert last["total"] < first["total"] / 3
 
     extractor = Stylizer(settings).objective(content, style).extractor
-    layers = settings.resolved().style_layers
+    layers = resolve(settings).style_layers
     grams = {
         name: {k: gram_matrix(v) for k, v in extractor(to_tensor(image.resize(result.size))).items() if k in layers}
         for name, image in (("result", result), ("content", load_image(content)), ("style", load_image(style)))

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, Stylizer, stylize
+from impasto.defaults import resolve
 from impasto.losses.similarity import SelfSimilarityLoss, sample_positions
 
 
@@ -58,11 +59,11 @@ def test_gradient_descent_lowers_the_loss():
 
 
 def test_its_default_layers_are_the_content_and_style_layers_shallow_to_deep():
-    feature = Settings(model="squeezenet1_1").resolved()
-    similar = Settings(model="squeezenet1_1", content_loss="self-similarity").resolved()
+    feature = resolve(Settings(model="squeezenet1_1"))
+    similar = resolve(Settings(model="squeezenet1_1", content_loss="self-similarity"))
     assert feature.content_layers == ("fire4",)
     assert similar.content_layers == ("relu1", "fire2", "fire3", "fire4", "fire5")
-    chosen = Settings(model="squeezenet1_1", content_loss="self-similarity", content_layers=("fire3",)).resolved()
+    chosen = resolve(Settings(model="squeezenet1_1", content_loss="self-similarity", content_layers=("fire3",)))
     assert chosen.content_layers == ("fire3",)
 
 

@@ -4,6 +4,7 @@ them from the returned feature maps, with and without checkpointing."""
 import pytest
 import torch
 
+from impasto.defaults import resolve
 from impasto.engine.targets import build_objective
 from impasto.features.registry import build_extractor
 from impasto.losses.objective import Term
@@ -16,7 +17,7 @@ from impasto.settings import Settings
 @pytest.mark.parametrize("checkpointing", [False, True])
 def test_streamed_losses_equal_losses_of_the_returned_features(model, style_loss, checkpointing):
     torch.manual_seed(0)
-    settings = Settings(model=model, style_loss=style_loss, tv_weight=0.1).resolved()
+    settings = resolve(Settings(model=model, style_loss=style_loss, tv_weight=0.1))
     layers = (*settings.content_layers, *settings.style_layers)
     extractor = build_extractor(model, layers, None)
     content, style = torch.rand(1, 3, 64, 80), torch.rand(1, 3, 72, 72)
@@ -39,7 +40,7 @@ def test_streamed_losses_equal_losses_of_the_returned_features(model, style_loss
 
 
 def test_a_term_that_reads_features_itself_turns_streaming_off():
-    settings = Settings(model="squeezenet1_1").resolved()
+    settings = resolve(Settings(model="squeezenet1_1"))
     extractor = build_extractor("squeezenet1_1", (*settings.content_layers, *settings.style_layers), None)
 
     class ReadsFire2(torch.nn.Module):

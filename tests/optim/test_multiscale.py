@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
+from impasto.defaults import resolve
 from impasto.features.registry import spec
 from impasto.optim.loop import IterateAverage, optimize
 from impasto.optim.schedule import default_scales, relative_cost, scale_sizes, split_iterations
@@ -32,7 +33,7 @@ def test_default_scales_start_at_256_px_or_below_but_not_under_128_px_with_one_i
 
 def test_unnamed_scales_resolve_to_the_default_and_its_strength_halves_per_coarse_scale():
     def resolved(**given):
-        settings = Settings(model="squeezenet1_1", **given).resolved()
+        settings = resolve(Settings(model="squeezenet1_1", **given))
         return settings.scales, settings.style_weight
 
     assert resolved() == (3, 5.0)  # 256, 362, 512 px
@@ -121,8 +122,8 @@ def test_adam_returns_the_moving_average_of_its_iterates():
         weight = 0.8 * weight + 0.2
     assert torch.allclose(result, expected / weight, atol=1e-6)
     assert not torch.allclose(result, iterates[20], atol=1e-3)  # the average, not the last iterate
-    assert Settings(optimizer="adam").resolved().ema_decay > 0
-    assert Settings().resolved().ema_decay == 0
+    assert resolve(Settings(optimizer="adam")).ema_decay > 0
+    assert resolve(Settings()).ema_decay == 0
 
 
 def test_a_run_naming_no_scales_goes_coarse_to_fine(content_path, style_path):

@@ -10,6 +10,7 @@ import types
 import typing
 from typing import Any
 
+from impasto.defaults import resolve
 from impasto.errors import ImpastoError
 from impasto.features.registry import MODELS, spec
 from impasto.settings import Settings
@@ -93,9 +94,9 @@ def schema(default_model: str, labels: dict[str, str] | None = None) -> dict[str
 
 
 def _network_defaults(model: str) -> dict[str, Any]:
-    """The values `Settings.resolved` fills in for `model` where a field is left empty."""
+    """The values `impasto.defaults.resolve` fills in for `model` where a field is left empty."""
     given = Settings(model=model)
-    resolved = given.resolved().to_dict()
+    resolved = resolve(given).to_dict()
     filled = [name for name, value in given.to_dict().items() if value is None and resolved[name] is not None]
     return {name: resolved[name] for name in filled if name not in SERVER_FIELDS}
 
@@ -122,7 +123,7 @@ def parse(values: dict[str, Any], default_model: str, max_size: int) -> dict[str
     if parsed.get("size", 0) > max_size:
         raise ImpastoError(f"Size is at most {max_size} pixels on this server (impasto serve --max-size)", "size")
     try:
-        Settings(**parsed).resolved()
+        resolve(Settings(**parsed))
     except ImpastoError as error:
         raise _labelled(error) from None
     return parsed

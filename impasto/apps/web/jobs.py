@@ -21,6 +21,7 @@ from impasto.apps.web.events import EventHub
 from impasto.apps.web.live import LiveRun
 from impasto.apps.web.store import DONE, FAILED, INTERRUPTED, STOPPED, Store
 from impasto.apps.web.uploads import link_or_copy, stored_upload
+from impasto.defaults import total_iterations
 from impasto.record.outputs import RunOutputs
 
 THUMB_SIDE = 320
@@ -158,7 +159,7 @@ class Runner:
         given = dataclasses.replace(stylizer.settings, **overrides)
         outputs = RunOutputs(options, given, content, styles, folder / "result.png", overwrite=True, control=control)
         outputs.started(str(stylizer.device), stylizer.weights_sha256)
-        total = sum(resolved.scale_iterations) if resolved.scale_iterations else resolved.iterations
+        total = total_iterations(resolved)
         saved = functools.partial(self._saved, job["id"], total)
         live = self.live = LiveRun(job["id"], total, outputs, folder / "latest.png", self.hub.publish, saved)
         image = stylizer.run(content, styles, callback=live, control=control, **overrides)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from impasto.apps.web.form import SERVER_FIELDS
 from impasto.apps.web.store import Store
+from impasto.defaults import resolve
 from impasto.errors import ImpastoError
 from impasto.image.io import MAX_INPUT_PIXELS
 from impasto.record.provenance import read_record, save_with_record
@@ -150,7 +151,7 @@ def test_settings_errors_name_their_field(client, pair, settings, field, message
 )
 def test_settings_messages_are_the_engines_with_the_fields_label(client, pair, field, text, value, label):
     with pytest.raises(ImpastoError) as engine:
-        Settings(**{"model": "squeezenet1_1", field: value}).resolved()
+        resolve(Settings(**{"model": "squeezenet1_1", field: value}))
     answer = submit(client, pair[0], [pair[1]], **{field: text})
     assert answer.status_code == 400
     assert answer.json() == {"field": field, "message": str(engine.value).replace(field, label, 1)}
