@@ -10,19 +10,32 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time these load on first use
-    from impasto.engine import Iterate, RunControl, Stylizer, stylize
+    from impasto.engine import Callback, Iterate, Job, StopToken, Stylizer, stylize
     from impasto.errors import ImpastoError
     from impasto.record.options import OutputOptions
     from impasto.settings import Settings
 
 __version__ = "0.2.0"
-__all__ = ["ImpastoError", "Iterate", "OutputOptions", "RunControl", "Settings", "Stylizer", "stylize", "__version__"]
+__all__ = [
+    "Callback",
+    "ImpastoError",
+    "Iterate",
+    "Job",
+    "OutputOptions",
+    "Settings",
+    "StopToken",
+    "Stylizer",
+    "stylize",
+    "__version__",
+]
 
 _HOMES = {
+    "Callback": "impasto.engine",
+    "Job": "impasto.engine",
     "ImpastoError": "impasto.errors",
     "Iterate": "impasto.engine",
     "OutputOptions": "impasto.record.options",
-    "RunControl": "impasto.engine",
+    "StopToken": "impasto.engine",
     "Settings": "impasto.settings",
     "Stylizer": "impasto.engine",
     "stylize": "impasto.engine",

@@ -8,21 +8,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-
-class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; `exit_code` is 128 + its number (130 for Ctrl-C)."""
-
-    def __init__(self, signum: int = signal.SIGINT, message: str = "interrupted") -> None:
-        super().__init__(message)
-        self.signum = signum
-        self.message = message
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
-
-    def with_message(self, message: str) -> Interrupted:
-        return Interrupted(self.signum, message)
+from impasto.errors import Interrupted
 
 
 def as_interrupted(error: KeyboardInterrupt) -> Interrupted:

@@ -19,9 +19,10 @@ from impasto.errors import ImpastoError
 from impasto.features.minimum import min_side
 from impasto.features.registry import spec
 from impasto.image.io import fitted_size
+from impasto.optim.events import Resume
 from impasto.optim.laplacian import pyramid_size
-from impasto.optim.loop import OWN_ITERATE, Resume, make_optimizer, optimizer_name
 from impasto.optim.memory import memory_budget
+from impasto.optim.optimizers import OptimizerKind, optimizer_for
 from impasto.optim.schedule import scale_sizes, split_iterations
 from impasto.settings import MAX_SIZE, Settings
 
@@ -152,7 +153,8 @@ def check_resume(
         _unfit(f"its image is {shape}, not this run's (1, 3, {height}, {width})")
     if not _finite(pixels):
         _unfit("its image holds NaN or infinite values (it is damaged)")
-    _check_pixel_range(pixels, optimizer_name(settings.optimizer, settings.parameterization))
+    kind = optimizer_for(settings.optimizer, settings.parameterization)
+    _check_pixel_range(pixels, kind)
     elapsed = resume.elapsed
     if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not 0 <= elapsed < math.inf:
         _unfit(f"its elapsed time {elapsed!r} is not a number of seconds")
@@ -167,21 +169,19 @@ def check_resume(
         and _finite(average[1])
     ):
         _unfit("its iterate average is not an average of this run's images")
-    _check_optimizer_state(
-        resume.optimizer_state, optimizer_name(settings.optimizer, settings.parameterization), pixels
-    )
+    _check_optimizer_state(resume.optimizer_state, kind, pixels)
 
 
-def _check_pixel_range(pixels: torch.Tensor, optimizer: str) -> None:
+def _check_pixel_range(pixels: torch.Tensor, optimizer: OptimizerKind) -> None:
     """A projected run's image lies in 0..1; an optimiser with its own iterate strays a little
     further (under 2.5 seen), never as far as 0..255 values (the usual damage)."""
-    reach = OWN_ITERATE_REACH if optimizer in OWN_ITERATE else 1e-6
+    reach = OWN_ITERATE_REACH if optimizer.own_iterate else 1e-6
     low, high = float(pixels.min()), float(pixels.max())
     if low < -reach or high > 1 + reach:
         _unfit(f"its image has values from {low:g} to {high:g}, outside an image's 0..1 (it is damaged)")
 
 
-def _check_optimizer_state(state: Any, optimizer: str, pixels: torch.Tensor) -> None:
+def _check_optimizer_state(state: Any, optimizer: OptimizerKind, pixels: torch.Tensor) -> None:
     groups = state.get("param_groups") if isinstance(state, dict) else None
     entries = state.get("state") if isinstance(state, dict) else None
     if (
@@ -199,21 +199,21 @@ def _check_optimizer_state(state: Any, optimizer: str, pixels: torch.Tensor) -> 
         or len(per_image) > 1
         or any(not isinstance(e, dict) or set(e) - state_keys for e in per_image)
     ):
-        _unfit(f"its optimiser state is not {optimizer}'s")
-    sizes = {pixels.numel(), pyramid_size(pixels.shape)} if optimizer == "adam-laplacian" else {pixels.numel()}
+        _unfit(f"its optimiser state is not {optimizer.name}'s")
+    sizes = {pixels.numel(), pyramid_size(pixels.shape)} if optimizer.name == "adam-laplacian" else {pixels.numel()}
     if not all(_sized_and_finite(value, sizes) for entry in per_image for value in entry.values()):
         _unfit("its optimiser state holds values of another image size, or NaN (it is damaged)")
     try:
-        make_optimizer(optimizer, pixels.clone().requires_grad_(True), 1.0).load_state_dict(copy.deepcopy(state))
+        optimizer.build(pixels.clone().requires_grad_(True), 1.0).load_state_dict(copy.deepcopy(state))
     except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
         _unfit(f"its optimiser state does not load ({error})")
 
 
 @functools.cache
-def _reference_keys(optimizer: str) -> tuple[frozenset[str], frozenset[str]]:
+def _reference_keys(optimizer: OptimizerKind) -> tuple[frozenset[str], frozenset[str]]:
     """The option names and per-image state keys `optimizer` writes, from three steps of a tiny problem."""
     x = torch.zeros(1, 3, 2, 2, requires_grad=True)
-    opt = make_optimizer(optimizer, x, 0.1, 5)
+    opt = optimizer.build(x, 0.1, 5)
 
     def closure() -> torch.Tensor:
         opt.zero_grad()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from torch import nn
 
-from impasto.engine.checks import check_run, iterations_per_scale
-from impasto.engine.events import Iterate
-from impasto.engine.targets import ScaleInputs, build_objective, load_masks, scale_inputs, style_weights
+from impasto.defaults import resolve
+from impasto.engine.job import ExtraTerm, Job
+from impasto.engine.plan import Plan
+from impasto.engine.pyramid import Pyramid
+from impasto.engine.targets import ScaleInputs, build_objective, scale_inputs
 from impasto.errors import ImpastoError
 from impasto.features.calibrate import calibrate
 from impasto.features.devices import select_device
@@ -24,20 +25,18 @@ from impasto.features.weights import Progress, load_weights
 from impasto.image.color import combine_luminance, pooled_palette
 from impasto.image.initial import initial_image
 from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_tensor
-from impasto.losses.objective import Objective, Term, layers_of
+from impasto.losses.objective import Objective, layers_of
 from impasto.optim import memory
-from impasto.optim.control import RunControl
-from impasto.optim.loop import Report, Resume, optimize, optimizer_name
+from impasto.optim.callbacks import Callback, CallbackList, Finish, Present
+from impasto.optim.control import StopToken
+from impasto.optim.events import Iterate, Resume
+from impasto.optim.loop import OptimizerFactory, optimize
 from impasto.optim.memory import fit_memory, lbfgs_history, memory_budget
-from impasto.optim.schedule import scale_sizes
+from impasto.optim.optimizers import optimizer_for
 from impasto.settings import Settings
 
 NETWORK_FIELDS = ("model", "weights", "weights_format", "pooling", "device")
 """Settings that choose the network a Stylizer holds; a run cannot change them."""
-
-Callback = Callable[[Iterate], None]
-Present = Callable[[torch.Tensor], torch.Tensor]
-ExtraTerm = Term | tuple[str, nn.Module, float]
 
 
 class Stylizer:
@@ -67,27 +66,25 @@ class Stylizer:
 
     def settings_for(self, **overrides: Any) -> Settings:
         """The resolved settings of a run with these overrides (validated)."""
-        known = {f.name for f in dataclasses.fields(Settings)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(sorted(known))}")
-        changed = [
-            name for name in NETWORK_FIELDS if name in overrides and overrides[name] != getattr(self.settings, name)
-        ]
+        return resolve(self.given(**overrides))
+
+    def check_network(self, settings: Settings) -> None:
+        """Refuses settings that name another network than this Stylizer holds."""
+        changed = [name for name in NETWORK_FIELDS if getattr(settings, name) != getattr(self.settings, name)]
         if changed:
             raise ImpastoError(
                 f"{changed[0]} cannot change between runs of one Stylizer: make a new Stylizer for another network",
                 changed[0],
             )
-        return dataclasses.replace(self.settings, **overrides).resolved()
 
     def run(
         self,
         content: ImageInput,
         style: ImageInput | Sequence[ImageInput],
         *,
-        callback: Callback | None = None,
-        control: RunControl | None = None,
+        callback: Callback | Callable[[Iterate], None] | None = None,
+        callbacks: Sequence[Callback | Callable[[Iterate], None]] = (),
+        stop: StopToken | None = None,
         resume: Resume | None = None,
         start: Image.Image | torch.Tensor | None = None,
         extra_terms: Sequence[ExtraTerm] = (),
@@ -100,80 +97,95 @@ class Stylizer:
         clipped), bool black or white. NaN, infinities and values outside the type's range
         raise a one-line `ImpastoError` (see `impasto.image.convert`).
 
-        `callback` receives an `Iterate` after every loss evaluation. `control` can stop the
-        run early (the current image is returned) and snapshot it for checkpoints. `resume`
-        (from `RunControl.resume_state`) continues an earlier run with the same settings.
-        `start` replaces the settings' starting image. `extra_terms` ((name, module, weight):
-        `module(image, features)`, reading the layers in `module.layers`) join the objective
-        at the last scale.
+        `callback` (a function of each `Iterate`, or a `Callback`) and `callbacks` watch the
+        run. `stop` can end it early (the current image is returned). `resume` (a `Snapshot`'s
+        state) continues an earlier run with the same settings. `start` replaces the
+        settings' starting image. `extra_terms` ((name, module, weight): `module(image,
+        features)`, reading the layers in `module.layers`) join the objective at the last
+        scale. This is `Job(...).run(stylizer)` for images in memory or on disk.
         """
-        settings = self.settings_for(**overrides)
-        assert settings.content_layers is not None and settings.style_layers is not None  # settings_for resolves them
-        assert settings.lr is not None and settings.ema_decay is not None
-        control = control or RunControl()
         sources = list(style) if isinstance(style, Sequence) and not isinstance(style, str) else [style]
-        if not sources:
-            raise ImpastoError("give at least one style image")
-        styles = [as_image(s, "style image") for s in sources]
-        blend = style_weights(settings.style_blend, len(styles))
-        content_image = as_image(content, "content image")
-        extra = [term if isinstance(term, Term) else Term(*term) for term in extra_terms]
-        check_run(settings, content_image, styles, self.device, resume=resume, layers=layers_of(extra))
-        masks = load_masks(settings)
-        sizes = scale_sizes(settings.size, settings.scales, settings.min_size)
-        iterations = iterations_per_scale(settings, len(sizes))
-        precision = resolve_precision(settings.precision, self.device)
-        calibrated = settings.pooling == "avg" or settings.normalize_vgg
-        layers = tuple(dict.fromkeys((*settings.content_layers, *settings.style_layers, *layers_of(extra))))
-        extractor = self._extractor(
-            layers, uses_channels_last(precision, self.device, settings.model), fresh=calibrated
+        watchers = [*callbacks, *([callback] if callback is not None else [])]
+        job = Job(
+            self.given(**overrides), content, sources, watchers, stop, resume, start=start, extra_terms=extra_terms
         )
-        network = Precise(extractor, precision, self.device, settings.model)
+        return job.run(self).image
+
+    def given(self, **overrides: Any) -> Settings:
+        """This Stylizer's settings with a run's overrides, as given (validated, defaults not resolved)."""
+        known = {f.name for f in dataclasses.fields(Settings)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ImpastoError(f"unknown setting {unknown[0]!r}: known settings are {', '.join(sorted(known))}")
+        settings = dataclasses.replace(self.settings, **overrides)
+        self.check_network(settings)
+        return settings
+
+    def paint(
+        self, plan: Plan, callbacks: CallbackList, stop: StopToken | None = None, resume: Resume | None = None
+    ) -> Finish:
+        """The engine's stages of a checked run: the network and its targets, then for each
+        scale its objective and optimisation, then the final colour step."""
+        settings = plan.settings
+        network, extractor = self._network(plan)
         budget = memory_budget(self.device, settings.max_memory)
-        present = _in_colours_of(content_image, self.device) if settings.preserve_color == "luminance" else None
-        pixels = None
-        for index, size in enumerate(sizes):
-            inputs = scale_inputs(content_image, styles, size, settings, self.device, masks)
-            if index == 0 and calibrated:
-                calibrate(extractor, [inputs.content, *inputs.styles], settings.normalize_vgg)
-            if resume is not None and index < resume.scale:
-                continue
-            last = index == len(sizes) - 1
+        callbacks.present = (
+            _in_colours_of(plan.content, self.device) if settings.preserve_color == "luminance" else None
+        )
+        callbacks.scales = len(plan.pyramid)
+        pixels, reason = None, None
+        for level in plan.pyramid.levels(resume):
+            callbacks.scale = level.index
+            inputs = scale_inputs(plan.content, plan.styles, level.size, settings, self.device, plan.masks)
             objective = build_objective(
                 network,
                 inputs.content,
                 inputs.styles,
-                blend,
+                plan.blend,
                 settings,
                 inputs.content_masks,
                 inputs.style_masks,
-                extra if last else (),
+                plan.extra if level.last else (),
             )
-            first = self._start(start, settings, inputs, blend) if pixels is None else _upsample(pixels, inputs.content)
-            history = lbfgs_history(first, budget) if settings.optimizer.startswith("lbfgs") else 0
-            control.reason = None  # each scale says for itself whether it ended early
+            first = self._start(plan, inputs) if pixels is None else Pyramid.upsample(pixels, inputs.content)
+            kind = optimizer_for(settings.optimizer, settings.parameterization)
+            history = lbfgs_history(first, budget) if kind.lbfgs_like else 0
             extractor.checkpointing = memory.recomputes(first[0, 0].numel())
             fitted = fit_memory(objective, first, budget, self.spec.halo, fixed=2 * history * first.numel() * 4)
-            pixels = optimize(
-                fitted,
-                first,
-                optimizer=optimizer_name(settings.optimizer, settings.parameterization),
-                iterations=iterations[index],
-                lr=settings.lr,
-                report=_reporter(callback, index, len(sizes), present, control),
-                control=control,
-                scale=index,
-                ema_decay=settings.ema_decay,
-                resume=resume if resume is not None and index == resume.scale else None,
-                history=history or 50,
-                tolerance=settings.stop_tolerance,
+            factory = OptimizerFactory(
+                functools.partial(kind.build, lr=settings.lr, history=history or 50), kind.own_iterate
             )
-            if control.stopped:
+            steps = plan.pyramid.steps(level, settings.ema_decay, settings.stop_tolerance)
+            pixels, reason = optimize(fitted, first, factory, steps, callbacks, stop)
+            if reason == "stopped":
                 break
         assert pixels is not None  # there is at least one scale, and a resume starts at one of them
-        final = to_tensor(resize_longest(content_image, settings.size), self.device)
-        pixels = pixels if pixels.shape == final.shape else _upsample(pixels, final)
-        return to_image(pixels if present is None else combine_luminance(pixels, final))
+        return self._finish(plan, pixels, stopped=reason == "stopped")
+
+    def _network(self, plan: Plan) -> tuple[Precise, FeatureExtractor]:
+        """The run's truncated network at its precision, calibrated on the first scale's images
+        when its pooling or normalisation asks for it."""
+        settings = plan.settings
+        assert settings.content_layers is not None and settings.style_layers is not None  # resolved
+        precision = resolve_precision(settings.precision, self.device)
+        calibrated = settings.pooling == "avg" or settings.normalize_vgg
+        layers = tuple(dict.fromkeys((*settings.content_layers, *settings.style_layers, *layers_of(plan.extra))))
+        extractor = self._extractor(
+            layers, uses_channels_last(precision, self.device, settings.model), fresh=calibrated
+        )
+        if calibrated:
+            first = scale_inputs(plan.content, plan.styles, plan.pyramid.sizes[0], settings, self.device, plan.masks)
+            calibrate(extractor, [first.content, *first.styles], settings.normalize_vgg)
+        return Precise(extractor, precision, self.device, settings.model), extractor
+
+    def _finish(self, plan: Plan, pixels: torch.Tensor, stopped: bool) -> Finish:
+        """The result at the output size, in the content's colours with luminance-only transfer."""
+        final = to_tensor(resize_longest(plan.content, plan.settings.size), self.device)
+        pixels = Pyramid.upsample(pixels, final)
+        if plan.settings.preserve_color == "luminance":
+            pixels = combine_luminance(pixels, final)
+        pixels = pixels.detach().to("cpu")
+        return Finish(to_image(pixels), pixels=pixels, stopped=stopped)
 
     def objective(self, content: ImageInput, style: ImageInput, **overrides: Any) -> Objective:
         """The fp32 objective of one style at the run's size: the one yardstick that benchmarks
@@ -196,19 +208,16 @@ class Stylizer:
             self._extractors[key] = extractor
         return self._extractors[key]
 
-    def _start(
-        self, start: Image.Image | torch.Tensor | None, settings: Settings, inputs: ScaleInputs, blend: Sequence[float]
-    ) -> torch.Tensor:
+    def _start(self, plan: Plan, inputs: ScaleInputs) -> torch.Tensor:
         """The given starting image at the content's size, else the settings' `init`. With
         `--preserve-color` the styles already carry the content's colours, so `palette` starts
         from the content as it is."""
-        content = inputs.content
+        settings, content, start = plan.settings, inputs.content, plan.start
         if start is None:
-            palette = pooled_palette(inputs.styles, blend) if settings.preserve_color == "none" else None
+            palette = pooled_palette(inputs.styles, plan.blend) if settings.preserve_color == "none" else None
             return initial_image(settings.init, content, settings.init_noise_ratio, settings.seed, palette)
         pixels = start if isinstance(start, torch.Tensor) else to_tensor(as_image(start, "start image"), content.device)
-        pixels = pixels.to(content.device, torch.float32)
-        return pixels if pixels.shape == content.shape else _upsample(pixels, content)
+        return Pyramid.upsample(pixels.to(content.device, torch.float32), content)
 
 
 def stylize(
@@ -216,12 +225,12 @@ def stylize(
     style: ImageInput | Sequence[ImageInput],
     settings: Settings | None = None,
     *,
-    callback: Callback | None = None,
-    control: RunControl | None = None,
+    callback: Callback | Callable[[Iterate], None] | None = None,
+    stop: StopToken | None = None,
     resume: Resume | None = None,
 ) -> Image.Image:
     """One job: `Stylizer(settings).run(content, style, ...)`, for scripts that stylise once."""
-    return Stylizer(settings).run(content, style, callback=callback, control=control, resume=resume)
+    return Stylizer(settings).run(content, style, callback=callback, stop=stop, resume=resume)
 
 
 def reference_objective(
@@ -229,23 +238,6 @@ def reference_objective(
 ) -> Objective:
     """The fp32 objective of one style at `settings.size` (see `Stylizer.objective`)."""
     return Stylizer(dataclasses.replace(settings, device=str(device))).objective(content, style)
-
-
-def _reporter(
-    callback: Callback | None, scale: int, scales: int, present: Present | None, control: RunControl
-) -> Report | None:
-    """Turns the loop's reports into `Iterate` events with a private CPU copy of the image."""
-    if callback is None:
-        return None
-
-    def report(iteration: int, iterations: int, losses: dict[str, float], elapsed: float, pixels: torch.Tensor) -> None:
-        shown = pixels if present is None else present(pixels)
-        reason = control.reason if iteration == iterations else None
-        callback(
-            Iterate(iteration, iterations, losses, elapsed, scale, scales, shown.detach().to("cpu", copy=True), reason)
-        )
-
-    return report
 
 
 def _in_colours_of(content: Image.Image, device: torch.device) -> Present:
@@ -259,7 +251,3 @@ def _in_colours_of(content: Image.Image, device: torch.device) -> Present:
         return combine_luminance(pixels, colours[width, height])
 
     return present
-
-
-def _upsample(pixels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(pixels, size=like.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)

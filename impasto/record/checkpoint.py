@@ -21,10 +21,11 @@ import numpy as np
 import torch
 
 from impasto.atomic import write_bytes_atomic
-from impasto.engine.events import Iterate
 from impasto.errors import ImpastoError
 from impasto.files import open_input
-from impasto.optim.loop import Resume
+from impasto.optim.callbacks import Callback, Finish
+from impasto.optim.events import Iterate, Resume, Snapshot
+from impasto.planned import Planned
 
 FORMAT = 1
 
@@ -175,11 +176,13 @@ def _arrays(value: Any) -> Any:
     return value
 
 
-class CheckpointWriter:
-    """Saves a checkpoint every `every` iterations of each scale (not at its last one).
-
-    It must see each Iterate before the recorders do, so the saved histories stop just
+class CheckpointWriter(Callback):
+    """Saves a checkpoint every `every` iterations of each scale (not at its last one), from a
+    snapshot taken before any recorder saw that iteration, so the saved histories stop just
     before the iteration the resumed run repeats first.
+
+    When the run finishes, the checkpoint (now of no use) is removed unless `keep`; when it is
+    interrupted, the note tells how to continue. `resumed` is the checkpoint the run came from.
     """
 
     def __init__(
@@ -187,28 +190,30 @@ class CheckpointWriter:
         path: Path,
         every: int,
         run: dict[str, Any],
-        recorders: Callable[[], dict[str, Any]],
-        snapshot: Callable[[], Resume],
+        *,
+        keep: bool = False,
+        resumed: Path | None = None,
         warn: Callable[[str], None] = lambda message: None,
     ) -> None:
         if every < 1:
             raise ImpastoError(f"checkpoint_every must be at least 1, got {every}", "checkpoint_every")
-        self.path = path
-        self.every = every
-        self.run = run
-        self.recorders = recorders
-        self.snapshot = snapshot
-        self.warn = warn
+        self.path, self.every, self.run = path, every, run
+        self.keep, self.resumed, self.warn = keep, resumed, warn
         self.saved_at: tuple[int, int] | None = None
         self.failing = False
 
-    def __call__(self, it: Iterate) -> None:
-        """Saves a checkpoint when one is due; one that cannot be written (a full disk) is a
-        warning, not the end of the run, whose image may still fit."""
-        if it.iteration == 0 or it.iteration % self.every or it.iteration >= it.iterations:
-            return
+    def outputs(self) -> list[Planned]:
+        return [Planned(self.path, "checkpoint_every", "the checkpoint")]
+
+    def wants_snapshot(self, it: Iterate) -> bool:
+        return not (it.iteration == 0 or it.iteration % self.every or it.iteration >= it.iterations)
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """Saves the checkpoint; one that cannot be written (a full disk) is a warning, not the
+        end of the run, whose image may still fit."""
+        it = snapshot.iterate
         try:
-            save_checkpoint(self.path, Checkpoint(self.snapshot(), self.run, self.recorders()))
+            save_checkpoint(self.path, Checkpoint(snapshot.resume, self.run, snapshot.states))
         except ImpastoError as error:
             if not self.failing:
                 self.warn(f"no checkpoint saved at iteration {it.iteration} ({error}); the run goes on")
@@ -216,3 +221,12 @@ class CheckpointWriter:
             return
         self.failing = False
         self.saved_at = (it.scale, it.iteration)
+
+    def on_finish(self, finish: Finish) -> None:
+        if finish.interrupted_at is not None:
+            if self.saved_at is not None:
+                finish.notes.append(f"continue from iteration {self.saved_at[1]} with --resume {self.path}")
+            return
+        resumed_here = self.resumed is not None and self.path.exists() and os.path.samefile(self.path, self.resumed)
+        if not self.keep and (self.saved_at is not None or resumed_here):
+            self.path.unlink(missing_ok=True)

@@ -6,12 +6,15 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
 
 from impasto.atomic import write_bytes_atomic
 from impasto.image.io import save_image
-from impasto.record.losslog import LossLog
+
+if TYPE_CHECKING:
+    from impasto.record.losslog import LossLog
 
 GAP = 8
 """Pixels between and around the panels of the comparison figure."""

@@ -12,9 +12,11 @@ import numpy as np
 from PIL import Image
 
 from impasto.atomic import replacing
-from impasto.engine.events import Iterate
 from impasto.errors import ImpastoError
 from impasto.image.io import save_image
+from impasto.optim.callbacks import Callback, Finish
+from impasto.optim.events import Iterate
+from impasto.planned import Planned
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 MAX_FRAMES = 60
@@ -39,7 +41,7 @@ def frame_name(it: Iterate) -> str:
     return f"{prefix}{it.iteration:0{digits}d}.png"
 
 
-class FrameSaver:
+class FrameSaver(Callback):
     """Saves the current image every `every` iterations (and the first and last) into a folder."""
 
     def __init__(
@@ -53,18 +55,26 @@ class FrameSaver:
         self.replace = replace
         self.saved = 0
 
-    def __call__(self, it: Iterate) -> None:
+    def outputs(self) -> list[Planned]:
+        return [Planned(self.folder, "save_every", "the frames folder", folder=True)]
+
+    def on_iterate(self, it: Iterate) -> None:
         if it.iteration % self.every and it.iteration != it.iterations:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         save_image(it.image(), self.folder / frame_name(it), png_text=self.png_text(), replace=self.replace)
         self.saved += 1
 
+    def on_finish(self, finish: Finish) -> None:
+        finish.written.append(self.folder)
 
-class FrameSampler:
+
+class FrameSampler(Callback):
     """Keeps every `stride`-th image in memory, doubling the stride (and dropping every
     other frame) whenever more than `max_frames` would be kept; the run's last image is
     added by `finish`. Frames are counted over all scales."""
+
+    state_key = "sampler"
 
     def __init__(self, stride: int = 1, max_frames: int = MAX_FRAMES) -> None:
         self.stride = max(1, stride)
@@ -73,7 +83,7 @@ class FrameSampler:
         self.count = 0
         self.last: Iterate | None = None
 
-    def __call__(self, it: Iterate) -> None:
+    def on_iterate(self, it: Iterate) -> None:
         self.last = it
         if self.count % self.stride == 0:
             self.frames.append((self.count, _shrunk(it.image())))
@@ -91,13 +101,28 @@ class FrameSampler:
             frames.append(_shrunk(self.last.image()))
         return _same_size(frames)
 
-    def state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """What a checkpoint keeps to go on sampling after a resume."""
         return {"stride": self.stride, "count": self.count, "frames": [(n, f.copy()) for n, f in self.frames]}
 
-    def restore(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.stride, self.count = int(state["stride"]), int(state["count"])
         self.frames = [(int(n), np.asarray(f)) for n, f in state["frames"]]
+
+
+class Animation(FrameSampler):
+    """Samples the run's images (every `stride`-th at first) and writes them as a GIF or MP4
+    when it finishes, ending on the result (or the last image of an interrupted run)."""
+
+    def __init__(self, path: str, stride: int = 1, replace: bool = False) -> None:
+        super().__init__(stride)
+        self.path, self.replace = path, replace
+
+    def outputs(self) -> list[Planned]:
+        return [Planned(check_animation_path(self.path), "animate", "the animation")]
+
+    def on_finish(self, finish: Finish) -> None:
+        finish.written.append(write_animation(self.finish(finish.image), self.path, replace=self.replace))
 
 
 def _shrunk(image: Image.Image) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Progress on the terminal: a live bar, plain log lines for logs, or nothing.
 
-`Progress` is an engine callback; it is the only place a run's progress is printed.
+`Progress` is a run's callback; it is the only place a run's progress is printed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from impasto.engine.events import Iterate
+from impasto.optim.callbacks import Callback, Finish
+from impasto.optim.events import Iterate
 
 LOG_LINES = 10
 """Plain-line mode without --log-every prints about this many lines per scale."""
@@ -35,7 +36,7 @@ def _ended(it: Iterate) -> str:
     return " | stopped" if it.reason else ""
 
 
-class Progress:
+class Progress(Callback):
     """Shows each Iterate: a tqdm bar on a terminal, else a line every `log_every` iterations.
 
     `log_every` > 0 forces plain lines (also on a terminal); 0 picks a bar on a terminal
@@ -60,7 +61,7 @@ class Progress:
         self._scale: int | None = None
         self._first: tuple[int, float] = (0, 0.0)
 
-    def __call__(self, it: Iterate) -> None:
+    def on_iterate(self, it: Iterate) -> None:
         if self.quiet:
             return
         if it.scale != self._scale:
@@ -108,6 +109,12 @@ class Progress:
             file=self.stream,
             flush=True,
         )
+
+    def on_finish(self, finish: Finish) -> None:
+        self.close()
+
+    def on_exception(self, error: BaseException) -> None:
+        self.close()
 
     def close(self) -> None:
         """Ends the current bar (call before printing anything else)."""

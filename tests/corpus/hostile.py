@@ -20,7 +20,8 @@ import torch
 from corpus.pictures import noise
 from PIL import Image
 
-from impasto.optim.loop import Resume, make_optimizer
+from impasto.optim.events import Resume
+from impasto.optim.optimizers import optimizer_kind
 from impasto.record.checkpoint import Checkpoint, save_checkpoint
 from impasto.record.provenance import build_record
 from impasto.settings import Settings
@@ -154,7 +155,7 @@ _DROP = object()
 
 def _optimizer_state(name: str, pixels: torch.Tensor) -> dict:
     image = pixels.clone().requires_grad_(True)
-    opt = make_optimizer(name, image, 0.1, 5)
+    opt = optimizer_kind(name).build(image, 0.1, 5)
 
     def closure() -> torch.Tensor:
         opt.zero_grad()

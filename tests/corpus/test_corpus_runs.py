@@ -24,7 +24,8 @@ from PIL import Image
 from impasto.apps.cli import main
 from impasto.errors import ImpastoError
 from impasto.image.convert import srgb_profile
-from impasto.record.outputs import RunOutputs
+from impasto.record.progress import Progress
+from impasto.record.result import Provenance
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -121,13 +122,13 @@ def test_content_changed_during_the_run_is_not_what_it_uses(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     Corpus(tmp_path)
     original = Path("content.png").read_bytes()
-    started = RunOutputs.started
+    started = Provenance.on_run_start
 
     def meanwhile(self, *args):  # someone replaces the file once impasto has read it
         noise(seed=9).save(tmp_path / "content.png")
         started(self, *args)
 
-    monkeypatch.setattr(RunOutputs, "started", meanwhile)
+    monkeypatch.setattr(Provenance, "on_run_start", meanwhile)
     assert run("content.png", "style.png", "-o", "out.png", *RUN, "--size", 40, *UNCHANGED) == 0
     with Image.open("out.png") as result:
         assert np.array_equal(np.asarray(result), np.asarray(noise(seed=1)))
@@ -204,13 +205,13 @@ def test_ctrl_c_at_the_first_iteration_saves_a_one_frame_animation(tmp_path, mon
     by the web page's Stop) is a still, not an internal error."""
     monkeypatch.chdir(tmp_path)
     Corpus(tmp_path)
-    recorded = RunOutputs.__call__
+    recorded = Progress.on_iterate
 
     def interrupted_at_once(self, it):
         recorded(self, it)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(RunOutputs, "__call__", interrupted_at_once)
+    monkeypatch.setattr(Progress, "on_iterate", interrupted_at_once)
     assert run("content.png", "style.png", "-o", "out.png", *RUN, "--animate", "a.gif") == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("impasto: interrupted at iteration 0/2: saved out.png"), err

@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from impasto import ImpastoError, RunControl, Settings, Stylizer
+from impasto import ImpastoError, Settings, StopToken, Stylizer
 from impasto.defaults import resolve
 from impasto.features.registry import layer_names
 
@@ -152,9 +152,9 @@ def test_valid_settings_run_or_fail_with_one_line(values) -> None:
         event("refused by Settings")
         return
     event("ran")
-    control = RunControl()
+    stop = StopToken()
     picture = Image.linear_gradient("L").convert("RGB").resize((40, 30))
     try:
-        Stylizer(made).run(picture, picture, control=control, callback=lambda it: control.stop())
+        Stylizer(made).run(picture, picture, stop=stop, callback=lambda it: stop.stop())
     except ImpastoError as error:
         assert "\n" not in str(error)

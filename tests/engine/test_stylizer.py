@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 import impasto
-from impasto import ImpastoError, RunControl, Settings, Stylizer, stylize
+from impasto import ImpastoError, Settings, StopToken, Stylizer, stylize
 from impasto.features import weights as weights_module
 
 PACKAGE = Path(impasto.__file__).parent
@@ -158,21 +158,21 @@ def test_a_term_reading_features_gets_its_layer(content_path, style_path):
 
 
 def test_stop_ends_the_run_early_with_its_current_image(content_path, style_path):
-    control, events = RunControl(), []
+    stop, events = StopToken(), []
 
     def stop_at_three(event):
         events.append(event)
         if event.iteration == 3:
-            control.stop()
+            stop.stop()
 
     image = stylize(
         content_path,
         style_path,
         Settings(weights="random", size=32, iterations=50),
         callback=stop_at_three,
-        control=control,
+        stop=stop,
     )
-    assert control.stopped and control.reason == "stopped"
+    assert stop.stopped and events[-1].reason == "stopped"
     assert events[-1].iteration == events[-1].iterations == 4  # the image after the step in progress
     assert np.array_equal(np.asarray(image), np.asarray(events[-1].image()))
 

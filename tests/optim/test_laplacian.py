@@ -8,8 +8,9 @@ import logging
 import numpy as np
 import pytest
 import torch
+from snapshots import SnapshotAt
 
-from impasto import ImpastoError, RunControl, Settings, stylize
+from impasto import ImpastoError, Settings, stylize
 from impasto.optim.laplacian import COARSEST, LaplacianAdam, decompose, level_sizes, pyramid_size, reconstruct
 
 
@@ -61,15 +62,10 @@ def squeezenet(weights, **changes) -> Settings:
 @pytest.mark.slow
 def test_a_coarse_to_fine_run_resumes_exactly(content_path, style_path, squeezenet_weights):
     settings = squeezenet(squeezenet_weights, scales=2)
-    saved, control, events = {}, RunControl(), []
-
-    def keep(it) -> None:
-        events.append(it)
-        if it.scale == 1 and it.iteration == 3:
-            saved["state"] = control.resume_state()
-
-    full = np.asarray(stylize(content_path, style_path, settings, callback=keep, control=control))
-    resumed = np.asarray(stylize(content_path, style_path, settings, resume=saved["state"]))
+    events = []
+    keep = SnapshotAt(3, 1, also=events.append)
+    full = np.asarray(stylize(content_path, style_path, settings, callback=keep))
+    resumed = np.asarray(stylize(content_path, style_path, settings, resume=keep.resume))
     assert np.array_equal(full, resumed)
     style = [e.losses["style"] for e in events if e.scale == 0]
     assert style[-1] < style[0]

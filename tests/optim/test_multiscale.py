@@ -8,7 +8,9 @@ import torch
 from impasto import ImpastoError, Settings, stylize
 from impasto.defaults import resolve
 from impasto.features.registry import spec
-from impasto.optim.loop import IterateAverage, optimize
+from impasto.optim.callbacks import CallbackList
+from impasto.optim.loop import IterateAverage, OptimizerFactory, Steps, optimize
+from impasto.optim.optimizers import optimizer_for
 from impasto.optim.schedule import default_scales, relative_cost, scale_sizes, split_iterations
 
 
@@ -106,16 +108,10 @@ def test_adam_returns_the_moving_average_of_its_iterates():
         total = (pixels - target).pow(2).sum()
         return {"content": total, "style": total * 0, "tv": total * 0, "total": total}
 
-    result = optimize(objective, torch.zeros(1, 3, 8, 8), optimizer="adam", iterations=20, lr=0.05, ema_decay=0.8)
+    adam = OptimizerFactory(lambda pixels: optimizer_for("adam").build(pixels, 0.05))
+    result, _ = optimize(objective, torch.zeros(1, 3, 8, 8), adam, Steps(20, ema_decay=0.8))
     iterates = []  # a longer plain run reports the same trajectory: iterate k before step k + 1
-    optimize(
-        objective,
-        torch.zeros(1, 3, 8, 8),
-        optimizer="adam",
-        iterations=21,
-        lr=0.05,
-        report=lambda iteration, iterations, losses, elapsed, pixels: iterates.append(pixels.clone()),
-    )
+    optimize(objective, torch.zeros(1, 3, 8, 8), adam, Steps(21), CallbackList([lambda it: iterates.append(it.pixels)]))
     expected, weight = torch.zeros_like(target), 0.0
     for pixels in iterates[1:21]:
         expected = 0.8 * expected + 0.2 * pixels

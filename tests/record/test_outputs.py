@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from impasto.apps.cli import main
-from impasto.engine.events import Iterate
+from impasto.engine import Iterate
 from impasto.record.figures import GAP, comparison_figure
 from impasto.record.frames import HOLD_SECONDS, MAX_FRAMES, FrameSampler, write_animation
 from impasto.record.progress import Progress
@@ -121,7 +121,7 @@ def fake_iterate(i: int, n: int, scale: int = 0, scales: int = 1) -> Iterate:
 def test_sampler_keeps_a_bounded_evenly_spaced_set_of_frames() -> None:
     sampler = FrameSampler()
     for i in range(1001):
-        sampler(fake_iterate(i, 1000))
+        sampler.on_iterate(fake_iterate(i, 1000))
     frames = sampler.finish()
     kept = [n for n, _ in sampler.frames]
     assert len(frames) <= MAX_FRAMES + 1 and len(frames) > MAX_FRAMES // 2
@@ -132,7 +132,7 @@ def test_sampler_keeps_a_bounded_evenly_spaced_set_of_frames() -> None:
 def test_mp4_reads_back_with_the_final_frame_held(tmp_path: Path) -> None:
     sampler = FrameSampler()
     for i in range(6):
-        sampler(fake_iterate(i, 5))
+        sampler.on_iterate(fake_iterate(i, 5))
     path = write_animation(sampler.finish(), tmp_path / "out.mp4", fps=10)
     video = iio.imread(path, plugin="FFMPEG")
     assert video.shape == (6 + 10 * HOLD_SECONDS, 8, 10, 3)
@@ -144,7 +144,7 @@ def test_frames_of_several_scales_become_one_size(tmp_path: Path) -> None:
     for scale, size in enumerate((6, 12)):
         for i in range(3):
             it = fake_iterate(i, 2, scale, 2)
-            sampler(dataclasses.replace(it, pixels=torch.rand(1, 3, size, size)))
+            sampler.on_iterate(dataclasses.replace(it, pixels=torch.rand(1, 3, size, size)))
     frames = sampler.finish()
     assert len(frames) == 6 and {f.shape for f in frames} == {(12, 12, 3)}
 
@@ -153,7 +153,7 @@ def test_plain_log_lines_carry_losses_rate_and_eta() -> None:
     stream = io.StringIO()
     progress = Progress(log_every=5, stream=stream)
     for i in range(11):
-        progress(fake_iterate(i, 10))
+        progress.on_iterate(fake_iterate(i, 10))
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3 and "iteration 10/10" in lines[-1]
     assert "content 1 style 0.182 total 3" in lines[-1] and "it/s" in lines[1] and "ETA" in lines[1]
@@ -162,7 +162,7 @@ def test_plain_log_lines_carry_losses_rate_and_eta() -> None:
 def test_quiet_prints_nothing_and_the_bar_shows_losses() -> None:
     silent = io.StringIO()
     for i in range(3):
-        Progress(quiet=True, stream=silent)(fake_iterate(i, 2))
+        Progress(quiet=True, stream=silent).on_iterate(fake_iterate(i, 2))
     assert silent.getvalue() == ""
 
     class Terminal(io.StringIO):
@@ -172,7 +172,7 @@ def test_quiet_prints_nothing_and_the_bar_shows_losses() -> None:
     terminal = Terminal()
     bar = Progress(stream=terminal)
     for i in range(3):
-        bar(fake_iterate(i, 2))
+        bar.on_iterate(fake_iterate(i, 2))
     bar.close()
     shown = terminal.getvalue()
     assert "2/2" in shown and "total 3" in shown and "it/s" in shown

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from snapshots import SnapshotAt
 
-from impasto import RunControl, Settings, stylize
+from impasto import Settings, stylize
 from impasto.apps.cli import main
 from impasto.record.checkpoint import load_checkpoint
 
@@ -35,15 +36,10 @@ def squeezenet(weights: Path, **changes: object) -> Settings:
 def test_resumed_run_equals_the_uninterrupted_one(content_path, style_path, squeezenet_weights, changes) -> None:
     settings = squeezenet(squeezenet_weights, **changes)
     last_scale = changes.get("scales", 1) - 1
-    saved, control = {}, RunControl()
-
-    def keep(it) -> None:
-        if it.scale == last_scale and it.iteration == 3:
-            saved["state"] = control.resume_state()
-
-    full = np.asarray(stylize(content_path, style_path, settings, callback=keep, control=control))
+    keep = SnapshotAt(3, last_scale)
+    full = np.asarray(stylize(content_path, style_path, settings, callback=keep))
     seen = []
-    resumed = np.asarray(stylize(content_path, style_path, settings, resume=saved["state"], callback=seen.append))
+    resumed = np.asarray(stylize(content_path, style_path, settings, resume=keep.resume, callback=seen.append))
     assert np.array_equal(full, resumed)
     assert (seen[0].scale, seen[0].iteration) == (last_scale, 3)  # earlier scales were skipped
 

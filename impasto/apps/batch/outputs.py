@@ -1,4 +1,4 @@
-"""Every file a batch writes, as the shared pre-flight (`impasto.record.preflight`) plans it,
+"""Every file a batch writes, as the shared pre-flight (`impasto.planned`) plans it,
 and how a batch knows its own files from the user's: a result by its name and provenance
 record, the summary by its mark. Its own files are resumed or rewritten and never taken
 as photos or styles; any other file in the way is replaced only with --overwrite, and never
@@ -14,8 +14,9 @@ from pathlib import Path
 from impasto.apps.batch.names import SEPARATOR
 from impasto.apps.batch.plan import Job
 from impasto.apps.batch.summary import is_summary, summary_paths
+from impasto.engine.preflight import settings_reads
 from impasto.errors import ImpastoError
-from impasto.record.preflight import Planned, check_outputs, settings_reads
+from impasto.planned import Planned, check_outputs
 from impasto.record.provenance import read_record
 from impasto.settings import Settings
 

@@ -11,7 +11,7 @@ from PIL import Image
 from impasto import __version__
 from impasto.apps.batch.plan import Job
 from impasto.errors import ImpastoError
-from impasto.record.preflight import mask_checksums
+from impasto.engine.preflight import mask_checksums
 from impasto.record.provenance import build_record, save_with_record
 from impasto.settings import Settings
 

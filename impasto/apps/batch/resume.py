@@ -9,7 +9,7 @@ from typing import Any
 from impasto.apps.batch.plan import Job
 from impasto.errors import ImpastoError
 from impasto.features.weights import sha256_file, weights_sha256
-from impasto.record.preflight import mask_checksums
+from impasto.engine.preflight import mask_checksums
 from impasto.record.provenance import read_record
 from impasto.settings import Settings
 

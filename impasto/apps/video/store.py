@@ -16,7 +16,7 @@ from impasto.atomic import write_text_atomic
 from impasto.errors import ImpastoError
 from impasto.features.weights import weights_sha256
 from impasto.image.io import load_image, save_image
-from impasto.record.preflight import mask_checksums
+from impasto.engine.preflight import mask_checksums
 from impasto.settings import Settings
 
 RUN_FILE = "run.json"
