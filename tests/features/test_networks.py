@@ -83,3 +83,11 @@ def test_checkpointing_keeps_the_gradient_and_saves_memory(model):
     (plain_loss, plain_grad, plain_bytes), (kept_loss, kept_grad, kept_bytes) = results
     assert plain_loss == kept_loss and torch.equal(plain_grad, kept_grad)
     assert kept_bytes < 0.7 * plain_bytes
+
+
+@pytest.mark.parametrize("model", list(REGISTRY))
+def test_the_catalogues_layer_names_are_the_builders(model):
+    """Settings validate layers against the catalogue, which must name what the builder builds."""
+    entry = REGISTRY[model]
+    assert [name for name, _ in entry.build()] == list(entry.network.layers)
+    assert [name for name, _ in entry.build(pooling="avg", width=0.1)] == list(entry.network.layers)
