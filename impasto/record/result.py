@@ -11,6 +11,7 @@ from impasto import __version__
 from impasto.errors import ImpastoError
 from impasto.image.io import DEEP_FORMATS, SUPPORTED_SUFFIXES, check_output_path
 from impasto.optim.callbacks import Callback, Finish, RunStart
+from impasto.optim.events import Iterate
 from impasto.planned import Planned
 from impasto.record.figures import save_comparison
 from impasto.record.provenance import PNG_KEY, build_record, record_files, save_with_record
@@ -32,6 +33,7 @@ class Provenance(Callback):
             device=start.device,
             weights_sha256=start.weights_sha256,
             checksums=start.checksums,
+            resolved=start.resolved,
         )
 
     @property
@@ -47,10 +49,11 @@ class Provenance(Callback):
 
 class ResultWriter(Callback):
     """Writes the result with its record (in the PNG, or a JSON sidecar for other formats), in
-    8 or 16 bits; an interrupted run's last image is written with where it stopped."""
+    8 or 16 bits; a run interrupted or stopped early records where it ended."""
 
     def __init__(self, output: Path, provenance: Provenance, bits: int = 8, replace: bool = False) -> None:
         self.output, self.provenance, self.bits, self.replace = output, provenance, bits, replace
+        self.last: Iterate | None = None
 
     def outputs(self) -> list[Planned]:
         try:
@@ -63,13 +66,13 @@ class ResultWriter(Callback):
         planned = [Planned(images[0], "output", "the result")]
         return planned + [Planned(p, "output", "the record beside the result") for p in images[1:]]
 
+    def on_iterate(self, it: Iterate) -> None:
+        self.last = it
+
     def on_finish(self, finish: Finish) -> None:
-        extra: dict[str, Any] = {}
-        if finish.interrupted_at is not None:
-            extra["interrupted_at"] = {
-                "scale": finish.interrupted_at.scale,
-                "iteration": finish.interrupted_at.iteration,
-            }
+        ended = finish.interrupted_at or (self.last if finish.stopped else None)
+        key = "interrupted_at" if finish.interrupted_at is not None else "stopped_at"
+        extra = {key: {"scale": ended.scale, "iteration": ended.iteration}} if ended is not None else {}
         result = finish.pixels if self.bits == 16 and finish.pixels is not None else finish.image
         record = {**self.provenance.record, **extra}
         finish.written += save_with_record(result, self.output, record, bits=self.bits, replace=self.replace)

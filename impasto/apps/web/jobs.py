@@ -1,10 +1,10 @@
 """The job queue: jobs wait in the store and one worker thread (one device, one job at a
 time) runs them with a `Stylizer` per network, loaded once and reused, off the event loop.
-Stop ends a run early through `RunControl`; the image it had is kept as its result."""
+Each job is a `Job` with the recorders of its files and a `LiveRun` for the page; Stop ends
+it early through its `StopToken`, and the image it had is kept as its result."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sys
 import threading
@@ -15,14 +15,15 @@ from typing import Any
 
 from PIL import Image
 
-from impasto import ImpastoError, OutputOptions, RunControl, Settings, Stylizer
+from impasto import ImpastoError, Job, OutputOptions, Settings, StopToken, Stylizer
 from impasto.apps.web.config import ServerConfig
 from impasto.apps.web.events import EventHub
 from impasto.apps.web.live import LiveRun
 from impasto.apps.web.store import DONE, FAILED, INTERRUPTED, STOPPED, Store
 from impasto.apps.web.uploads import link_or_copy, stored_upload
-from impasto.defaults import total_iterations
-from impasto.record.outputs import RunOutputs
+from impasto.defaults import resolve, total_iterations
+from impasto.engine import Finish
+from impasto.record.recorders import recorders
 
 THUMB_SIDE = 320
 
@@ -49,7 +50,7 @@ class Runner:
     def __init__(self, store: Store, hub: EventHub, stylizers: Stylizers) -> None:
         self.store, self.hub, self.stylizers = store, hub, stylizers
         self.live: LiveRun | None = None
-        self._current: tuple[str, RunControl] | None = None
+        self._current: tuple[str, StopToken] | None = None
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._work, name="impasto-jobs", daemon=True)
@@ -114,23 +115,22 @@ class Runner:
                 self._wake.wait()
                 self._wake.clear()
                 continue
-            control = RunControl()
-            self._current = (job["id"], control)  # before the claim, so that no Stop is missed
+            stop = StopToken()
+            self._current = (job["id"], stop)  # before the claim, so that no Stop is missed
             if not self._closing.is_set() and self.store.claim(job["id"]):
-                self._run(self.store.require(job["id"]), control)
+                self._run(self.store.require(job["id"]), stop)
             self._current = None
 
-    def _run(self, job: dict[str, Any], control: RunControl) -> None:
+    def _run(self, job: dict[str, Any], stop: StopToken) -> None:
         """Runs one claimed job to its end state; no error escapes into the worker loop."""
         self._changed(job)
         folder = self.store.job_folder(job["id"])
         fields: dict[str, Any] = {}
         try:
-            image, live = self._stylize(job, folder, control)
-            early = control.stopped and live.done < live.total
-            state = DONE if not early else INTERRUPTED if self._closing.is_set() else STOPPED
+            finish, live = self._stylize(job, folder, stop)
+            state = DONE if not finish.stopped else INTERRUPTED if self._closing.is_set() else STOPPED
             fields.update(state=state, iteration=live.done, iterations=live.total, message=_ended(state, live))
-            _save_thumb(image, folder)
+            _save_thumb(finish.image, folder)
         except ImpastoError as error:
             fields.update(state=FAILED, message=str(error))
         except Exception as error:  # an impasto bug: the job fails, the server goes on
@@ -142,12 +142,12 @@ class Runner:
             fields["finished"] = time.time()
             self._changed(self.store.update(job["id"], **fields))
 
-    def _stylize(self, job: dict[str, Any], folder: Path, control: RunControl) -> tuple[Image.Image, LiveRun]:
+    def _stylize(self, job: dict[str, Any], folder: Path, stop: StopToken) -> tuple[Finish, LiveRun]:
         stylizer = self.stylizers.get(job["model"])
         overrides: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in job["settings"].items() if k != "model"
         }
-        resolved = stylizer.settings_for(**overrides)
+        given = stylizer.given(**overrides)
         content = str(folder / "inputs" / job["inputs"]["content"]["file"])
         styles = [str(folder / "inputs" / entry["file"]) for entry in job["inputs"]["styles"]]
         options = OutputOptions(
@@ -156,15 +156,12 @@ class Runner:
             comparison=str(folder / "comparison.png"),
             loss_log=str(folder / "losses.csv"),
         )
-        given = dataclasses.replace(stylizer.settings, **overrides)
-        outputs = RunOutputs(options, given, content, styles, folder / "result.png", overwrite=True, control=control)
-        outputs.started(str(stylizer.device), stylizer.weights_sha256)
-        total = total_iterations(resolved)
+        callbacks, provenance = recorders(options, folder / "result.png", replace=True)
+        total = total_iterations(resolve(given))
         saved = functools.partial(self._saved, job["id"], total)
-        live = self.live = LiveRun(job["id"], total, outputs, folder / "latest.png", self.hub.publish, saved)
-        image = stylizer.run(content, styles, callback=live, control=control, **overrides)
-        outputs.finish(image, {"stopped_at": live.done} if control.stopped else None)
-        return image, live
+        live = self.live = LiveRun(job["id"], total, provenance, folder / "latest.png", self.hub.publish, saved)
+        finish = Job(given, content, styles, [*callbacks, live], stop=stop, overwrite=True).run(stylizer)
+        return finish, live
 
     def _saved(self, job_id: str, total: int, done: int) -> None:
         """Notes how far a job got whenever its latest image is saved (reported if the server dies)."""

@@ -1,5 +1,4 @@
-"""The engine callback of one web job: it records the run (`RunOutputs`), turns iterations
-into throttled plain-data events for the page (progress with new loss points, JPEG
+"""The callback of one web job, beside its recorders: it turns iterations into throttled plain-data events for the page (progress with new loss points, JPEG
 previews at most a few a second), and keeps the latest image on disk so that a job the
 server dies in still has a result."""
 
@@ -15,9 +14,9 @@ from typing import Any
 
 from PIL import Image
 
-from impasto.engine.events import Iterate
-from impasto.record.outputs import RunOutputs
+from impasto.engine import Callback, Iterate
 from impasto.record.provenance import save_with_record
+from impasto.record.result import Provenance
 
 PROGRESS_EVERY = 0.1
 PREVIEW_EVERY = 0.25
@@ -39,8 +38,8 @@ def jpeg_data_url(image: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class LiveRun:
-    """Feeds `outputs` every iteration and tells the page about the run, at a bounded rate.
+class LiveRun(Callback):
+    """Tells the page about the run, at a bounded rate, and keeps its latest image on disk.
 
     Iterations are counted over all scales (`total` in all), so the page shows one
     progress bar and one loss curve for a coarse-to-fine run.
@@ -50,12 +49,12 @@ class LiveRun:
         self,
         job_id: str,
         total: int,
-        outputs: RunOutputs,
+        provenance: Provenance,
         latest: Path,
         publish: Publish,
         saved: Callable[[int], None],
     ) -> None:
-        self.job_id, self.total, self.outputs, self.latest = job_id, total, outputs, latest
+        self.job_id, self.total, self.provenance, self.latest = job_id, total, provenance, latest
         self.publish, self.saved = publish, saved
         self.history: list[dict[str, Any]] = []
         self.preview: str | None = None
@@ -65,8 +64,7 @@ class LiveRun:
         self._sent_points = 0
         self._progress_at = self._preview_at = self._saved_at = -math.inf
 
-    def __call__(self, it: Iterate) -> None:
-        self.outputs(it)
+    def on_iterate(self, it: Iterate) -> None:
         if it.scale != self._scale:
             self._offset += self._scale_iterations
             self._scale = it.scale
@@ -74,7 +72,7 @@ class LiveRun:
         self.done = self._offset + it.iteration
         self.history.append({"i": self.done, **{k: _finite(v) for k, v in it.losses.items()}})
         now = time.monotonic()
-        last = it.iteration == it.iterations and it.scale == it.scales - 1
+        last = it.last
         if last or now - self._progress_at >= PROGRESS_EVERY:
             self._progress_at = now
             self.publish({"type": "progress", **self.progress(), "points": self.history[self._sent_points :]})
@@ -99,7 +97,7 @@ class LiveRun:
 
     def _save_latest(self, it: Iterate) -> None:
         where = {"scale": it.scale, "iteration": it.iteration}
-        save_with_record(it.image(), self.latest, {**self.outputs.record(), "interrupted_at": where})
+        save_with_record(it.image(), self.latest, {**self.provenance.record, "interrupted_at": where})
         self.saved(self.done)
 
 

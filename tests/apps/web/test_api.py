@@ -324,12 +324,12 @@ def test_stop_pressed_as_a_job_starts_keeps_its_first_image(client, pair, wait_f
     animation, not failed with an internal error."""
     import impasto.apps.web.jobs as jobs
 
-    class StoppedAtOnce(jobs.RunControl):
+    class StoppedAtOnce(jobs.StopToken):
         def __init__(self) -> None:
             super().__init__()
             self.stop()
 
-    monkeypatch.setattr(jobs, "RunControl", StoppedAtOnce)
+    monkeypatch.setattr(jobs, "StopToken", StoppedAtOnce)
     job = submit(client, pair[0], [pair[1]]).json()
     ended = wait_for(client, job["id"], lambda job: job["state"] not in ("queued", "running"))
     assert ended["state"] == "stopped" and ended["iteration"] == 0, ended["message"]

@@ -9,25 +9,24 @@ import time
 import torch
 from PIL import Image
 
-from impasto import Iterate, OutputOptions, Settings
+from impasto import Iterate, Settings
 from impasto.apps.web.live import PREVIEW_EVERY, LiveRun
-from impasto.record.outputs import RunOutputs
+from impasto.engine import RunStart
 from impasto.record.provenance import read_record
+from impasto.record.result import Provenance
 
 
 def test_previews_are_throttled_and_progress_spans_the_scales(tmp_path, content_path, style_path):
     settings = Settings(model="squeezenet1_1", weights="random")
-    outputs = RunOutputs(
-        OutputOptions(quiet=True), settings, str(content_path), [str(style_path)], tmp_path / "out.png"
-    )
-    outputs.started("cpu", "random")
+    provenance = Provenance()
+    provenance.on_run_start(RunStart(settings, settings, str(content_path), [str(style_path)], "cpu", "random"))
     events, saved = [], []
-    live = LiveRun("a" * 32, 100, outputs, tmp_path / "latest.png", events.append, saved.append)
+    live = LiveRun("a" * 32, 100, provenance, tmp_path / "latest.png", events.append, saved.append)
     pixels = torch.rand(1, 3, 24, 32)
     started = time.monotonic()
     for scale, iterations in ((0, 40), (1, 60)):
         for i in range(iterations + 1):
-            live(
+            live.on_iterate(
                 Iterate(
                     i, iterations, {"content": 1.0, "style": float("nan"), "total": 10 / (i + 1)}, 0.0, scale, 2, pixels
                 )
