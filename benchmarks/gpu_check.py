@@ -19,16 +19,14 @@ Writes benchmarks/results/gpu_check.{json,md}, prints the figures, and exits 1 i
 fails. Without a GPU it prints "no GPU: nothing to check" and exits 0 (--device cpu runs it
 anyway, as a dry run of the script itself).
 
-    python benchmarks/gpu_check.py [--device cuda:1] [--weights squeezenet1_1-caffe.pth]
+    python3 -m benchmarks.gpu_check [--device cuda:1] [--weights squeezenet1_1-caffe.pth]
+    python3 -m benchmarks.gpu_check --device cpu --sizes 128 --out /tmp/bench   # the dry run (a minute)
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,15 +35,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from impasto import Settings, Stylizer
-from impasto.engine.targets import build_objective
-from impasto.features.networks import FeatureExtractor
-from impasto.features.precision import Precise, resolve_precision
-from impasto.image.io import load_image, resize_longest, to_tensor
-from impasto.optim import memory
+from benchmarks.common import RESULTS, ROOT, cpu_name, show, write_results
+from benchmarks.objectives import auto_precision, objective_at, seconds_per_evaluation
+from impasto import Iterate, Settings, Stylizer
 
-ROOT = Path(__file__).resolve().parents[1]
 CONTENT, STYLE = ROOT / "examples" / "tubingen.jpg", ROOT / "examples" / "starry_night.jpg"
+"""The checkout's own copies, so that the check runs wherever impasto is cloned."""
 RUN: dict[str, Any] = {"size": 128, "iterations": 20, "scales": 1, "init": "content", "seed": 0, "stop_tolerance": 0.0}
 TOLERANCE = {  # fp32 on CUDA runs its convolutions in TF32 by default: 10-bit mantissas
     "fp32": {"start_loss": 1e-2, "gradient_cosine": 0.99, "final_loss": 0.03},
@@ -79,29 +74,9 @@ def networks(weights: str | None) -> list[Settings]:
     return [Settings(model="vgg19", weights="random"), Settings(model="squeezenet1_1", weights=weights)]
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def objective_on(settings: Settings, device: torch.device, precision: str, size: int):
-    """The run's objective at `size` on `device` in `precision`, and the photo it starts from."""
-    settings = dataclasses.replace(settings, device=str(device), size=size)
-    stylizer = Stylizer(settings)
-    extractor = stylizer.objective(CONTENT, STYLE, size=32).extractor
-    assert isinstance(extractor, FeatureExtractor)
-    extractor.checkpointing = memory.recomputes(size * size)  # as the engine sets it
-    resolved = stylizer.settings_for()
-    network = Precise(extractor, precision, device, resolved.model)
-    content, style = (to_tensor(resize_longest(load_image(p), size), device) for p in (CONTENT, STYLE))
-    return build_objective(network, content, [style], [1.0], resolved), content
-
-
 def one_evaluation(settings: Settings, device: torch.device, precision: str) -> tuple[float, torch.Tensor]:
     """Total loss and gradient (on the CPU) at the photo, 128 px."""
-    objective, content = objective_on(settings, device, precision, RUN["size"])
+    objective, content = objective_at(settings, CONTENT, STYLE, RUN["size"], precision, device)
     pixels = content.clone().requires_grad_(True)
     total = objective(pixels)["total"]
     total.backward()
@@ -111,7 +86,7 @@ def one_evaluation(settings: Settings, device: torch.device, precision: str) -> 
 
 def small_run(settings: Settings, device: torch.device, precision: str) -> dict:
     """The small run: its result's pixels (0..255), first and final total loss, and seconds."""
-    events: list = []
+    events: list[Iterate] = []
     began = time.perf_counter()
     image = Stylizer(dataclasses.replace(settings, device=str(device), precision=precision, **RUN)).run(
         CONTENT, STYLE, callback=events.append
@@ -162,49 +137,39 @@ def agreement_section(device: torch.device, weights: str | None) -> list[dict]:
     return rows
 
 
-def seconds_per_evaluation(device: torch.device, precision: str, size: int) -> dict:
+def speed_row(device: torch.device, precision: str, size: int) -> dict:
     """Median seconds of one VGG-19 evaluation at `size`, and the peak memory it took."""
-    objective, content = objective_on(Settings(model="vgg19", weights="random"), device, precision, size)
-    pixels = content.clone().requires_grad_(True)
+    settings = Settings(model="vgg19", weights="random")
+    objective, content = objective_at(settings, CONTENT, STYLE, size, precision, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for _ in range(REPEATS + 1):  # the first builds kernels and caches
-        began = time.perf_counter()
-        objective(pixels)["total"].backward()
-        synchronize(device)
-        times.append(time.perf_counter() - began)
-        pixels.grad = None
+    seconds = seconds_per_evaluation(objective, content, REPEATS)[1]
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)
     else:
         peak = torch.mps.driver_allocated_memory() if device.type == "mps" else 0
-    return {"size": size, "precision": precision, "s_per_eval": statistics.median(times[1:]), "peak_gib": peak / 2**30}
+    return {"size": size, "precision": precision, "s_per_eval": seconds, "peak_gib": peak / 2**30}
 
 
 def speed_section(device: torch.device, sizes: tuple[int, ...]) -> list[dict]:
     rows = []
-    for precision in dict.fromkeys(["fp32", resolve_precision("auto", device)]):
+    for precision in dict.fromkeys(["fp32", auto_precision(device)]):
         for size in sizes:
-            rows.append(seconds_per_evaluation(device, precision, size))
+            rows.append(speed_row(device, precision, size))
             show(rows[-1])
     return rows
 
 
 def machine(device: torch.device) -> dict:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or device.type
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     return {
         "device": str(device),
         "name": name,
         "torch": torch.__version__,
-        "auto_precision": resolve_precision("auto", device),
+        "auto_precision": auto_precision(device),
         "cudnn_tf32": bool(torch.backends.cudnn.allow_tf32) if device.type == "cuda" else None,
         "cpu_threads": torch.get_num_threads(),
     }
-
-
-def show(row: dict) -> None:
-    print("  ".join(f"{k}={round(v, 4) if isinstance(v, float) else v}" for k, v in row.items()), flush=True)
 
 
 def markdown(report: dict) -> str:
@@ -241,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="cuda, cuda:N, mps (default: the first GPU found)")
     parser.add_argument("--weights", help="SqueezeNet 1.1 weights file (default: the built-in weights)")
     parser.add_argument("--sizes", default=",".join(map(str, SPEED_SIZES)), help="speed sizes, comma-separated")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="folder for the results")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     args = parser.parse_args(argv)
     device = find_device(args.device)
     if device is None:
@@ -253,9 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     report["agreement"] = agreement_section(device, args.weights)
     report["speed"] = speed_section(device, tuple(int(s) for s in args.sizes.split(",")))
     report["seconds"] = time.perf_counter() - began
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "gpu_check.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "gpu_check.md").write_text(markdown(report))
+    write_results(args.out / "gpu_check", report, markdown(report))
     failed = [f"{r['network']} {r['precision']}" for r in report["agreement"] if not r["passed"]]
     print(
         f"{len(report['agreement']) - len(failed)} of {len(report['agreement'])} agreement checks passed "

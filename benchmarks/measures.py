@@ -120,5 +120,5 @@ def ssim(a: torch.Tensor, b: torch.Tensor, sigma: float = 1.5) -> float:
 
 def content_similarity(result: torch.Tensor, photo: torch.Tensor, blur_sigma: float = 2.0) -> float:
     """SSIM of the blurred luminance of `result` and `photo` (photo resized to the result's size)."""
-    photo = resize(photo.float(), tuple(result.shape[-2:]))
+    photo = resize(photo.float(), (result.shape[-2], result.shape[-1]))
     return ssim(blur(luminance(result.float()), blur_sigma), blur(luminance(photo), blur_sigma))

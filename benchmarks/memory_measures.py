@@ -3,7 +3,8 @@
 returned feature maps, and with the first two blocks checkpointed or kept; each combination
 in a fresh process. Prints a table and writes results/memory-measures.{json,md}.
 
-    python benchmarks/memory_measures.py [--size 1024] [--repeats 3]
+    python3 -m benchmarks.memory_measures [--size 1024] [--repeats 3]
+    python3 -m benchmarks.memory_measures --size 128 --repeats 1 --out /tmp/bench   # a try-out (seconds)
 
 Run nothing else meanwhile: the seconds are compared between rows.
 """
@@ -19,22 +20,20 @@ import sys
 import time
 from pathlib import Path
 
-from evaluation import cpu_name, seconds_per_evaluation
-from speed import CONTENT, STYLE
+import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks.common import CONTENT, RESULTS, ROOT, STYLE, cpu_name, require, show, table, write_results
+from benchmarks.objectives import objective_at, seconds_per_evaluation
+from impasto import Settings
 
 
 def probe(size: int, streamed: bool, checkpointing: bool, repeats: int) -> dict:
     """One combination, measured in this process."""
-    from impasto import Settings, Stylizer
-    from impasto.image.io import load_image, resize_longest, to_tensor
-
-    objective = Stylizer(Settings(model="vgg19", weights="random")).objective(CONTENT, STYLE, size=size)
+    settings = Settings(model="vgg19", weights="random")
+    objective, image = objective_at(settings, CONTENT, STYLE, size, None, torch.device("cpu"))
     if not streamed:
         objective.streamed = {}  # every layer returned, every loss taken after the forward pass
     objective.extractor.checkpointing = checkpointing
-    image = to_tensor(resize_longest(load_image(CONTENT), size))
     first, median = seconds_per_evaluation(objective, image, repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
@@ -44,53 +43,47 @@ def probe(size: int, streamed: bool, checkpointing: bool, repeats: int) -> dict:
     }
 
 
+def measure(size: int, repeats: int, streamed: bool, checkpointing: bool) -> dict:
+    """One combination, measured in a fresh process (so that no peak carries over)."""
+    command = [sys.executable, "-m", "benchmarks.memory_measures", "--size", str(size), "--repeats", str(repeats)]
+    command += ["--probe", str(int(streamed)), str(int(checkpointing))]
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    return {
+        "streamed": streamed,
+        "checkpointing": checkpointing,
+        **json.loads(done.stdout.strip().splitlines()[-1]),
+        "process_seconds": round(time.perf_counter() - began, 1),
+    }
+
+
+def markdown(report: dict) -> str:
+    rows = [
+        [r["streamed"], r["checkpointing"], f"{r['peak_gib']} GiB", r["seconds_per_evaluation"]] for r in report["rows"]
+    ]
+    columns = ["losses streamed", "first two blocks checkpointed", "peak memory", "s per evaluation"]
+    title = f"# Memory measures: VGG-19, {report['size']} px, fp32, random weights ({report['machine']})"
+    return "\n".join([title, "", *table(columns, rows, "llrr")])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--probe", nargs=2, type=int, metavar=("STREAMED", "CHECKPOINTING"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require(CONTENT, STYLE)
     if args.probe:
-        print(json.dumps(probe(args.size, *map(bool, args.probe), args.repeats)))
+        streamed, checkpointing = (bool(flag) for flag in args.probe)
+        print(json.dumps(probe(args.size, streamed, checkpointing, args.repeats)))
         return
     rows = []
     for streamed, checkpointing in itertools.product((False, True), repeat=2):
-        began = time.perf_counter()
-        command = [
-            sys.executable,
-            __file__,
-            "--size",
-            str(args.size),
-            "--repeats",
-            str(args.repeats),
-            "--probe",
-            str(int(streamed)),
-            str(int(checkpointing)),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        row = {
-            "streamed": streamed,
-            "checkpointing": checkpointing,
-            **json.loads(done.stdout.strip().splitlines()[-1]),
-            "process_seconds": round(time.perf_counter() - began, 1),
-        }
-        print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-        rows.append(row)
-    RESULTS.mkdir(exist_ok=True)
+        rows.append(measure(args.size, args.repeats, streamed, checkpointing))
+        show(rows[-1])
     report = {"machine": cpu_name(), "size": args.size, "rows": rows}
-    (RESULTS / "memory-measures.json").write_text(json.dumps(report, indent=1) + "\n")
-    lines = [
-        f"# Memory measures: VGG-19, {args.size} px, fp32, random weights ({report['machine']})",
-        "",
-        "| losses streamed | first two blocks checkpointed | peak memory | s per evaluation |",
-        "|---|---|---:|---:|",
-    ]
-    lines += [
-        f"| {r['streamed']} | {r['checkpointing']} | {r['peak_gib']} GiB | {r['seconds_per_evaluation']} |"
-        for r in rows
-    ]
-    (RESULTS / "memory-measures.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {RESULTS / 'memory-measures.md'}")
+    write_results(args.out / "memory-measures", report, markdown(report))
 
 
 if __name__ == "__main__":

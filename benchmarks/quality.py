@@ -1,6 +1,6 @@
 """Quality benchmark: impasto's results beside jcjohnson/neural-style's published ones.
 
-Every result is graded by measures that use no network (`measures.py`): the style distance
+Every result is graded by measures that use no network (`benchmarks.measures`): the style distance
 (patch sliced-Wasserstein over a Gaussian pyramid, lower is closer to the artwork) and the
 content similarity (SSIM of blurred luminance, higher keeps more of the photo). For each of
 the nine reference pairs it runs impasto's defaults (SqueezeNet 1.1, real weights) at
@@ -10,6 +10,9 @@ style weight (at `--sweep-size`); `--variant key=value,...` adds runs with other
 (starts, scales, losses), each measured the same way.
 
 Writes results/quality.json, results/quality.md and results/sheet-*.jpg.
+
+    python3 -m benchmarks.quality [--size 512] [--iterations N] [--strengths 10 30 100]
+    python3 -m benchmarks.quality --pairs tubingen_starry --size 128 --iterations 20 --out /tmp/bench  # a try-out
 """
 
 from __future__ import annotations
@@ -19,18 +22,15 @@ import ast
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
-from measures import LEVELS, content_similarity, style_distances_by_level
 from PIL import Image
 
-from impasto import Settings, Stylizer
-from impasto.image.io import resize_longest
-from impasto.optim.schedule import scale_sizes
+from benchmarks.common import IMAGES, RESULTS, SHARED, as_tensor, fitted, require, squeezenet_weights, write_results
+from benchmarks.measures import LEVELS, content_similarity, style_distances_by_level
+from impasto import Iterate, Settings, Stylizer
 
-HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared"
 REFERENCES = (  # reference file, photo, artwork
     ("golden_gate_matisse", "golden_gate", "woman-with-hat-matisse"),
     ("golden_gate_scream", "golden_gate", "the_scream"),
@@ -46,10 +46,10 @@ REFERENCES = (  # reference file, photo, artwork
 
 def tensor(image: Image.Image) -> torch.Tensor:
     """(3, H, W) float tensor in 0..1."""
-    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32)).permute(2, 0, 1) / 255
+    return as_tensor(image)[0]
 
 
-def measure(result: Image.Image, photo: Image.Image, style: Image.Image) -> dict[str, float]:
+def measure(result: Image.Image, photo: Image.Image, style: Image.Image) -> dict[str, Any]:
     """Style distance (with its value at each pyramid level) and content similarity of one result."""
     levels = style_distances_by_level(tensor(result), tensor(style))
     return {
@@ -83,18 +83,26 @@ def _value(text: str):
         return tuple(_value(part) for part in text.split("+")) if "+" in text else text
 
 
-def run_one(stylizer: Stylizer, photo: str, style: str, label: str, out: Path, **overrides) -> tuple[Image.Image, dict]:
-    """Runs one stylisation, saves it, and returns it with its measures."""
+def run_one(
+    stylizer: Stylizer, photo: str, style: str, label: str, out: Path, **overrides: Any
+) -> tuple[Image.Image, dict]:
+    """Runs one stylisation, saves it, and returns it with its measures (and the scales it ran)."""
+    scales: set[int] = set()
+
+    def count(event: Iterate) -> None:
+        scales.add(event.scales)
+
     start = time.perf_counter()
-    result = stylizer.run(SHARED / "images" / f"{photo}.jpg", SHARED / "images" / f"{style}.jpg", **overrides)
+    result = stylizer.run(IMAGES / f"{photo}.jpg", IMAGES / f"{style}.jpg", callback=count, **overrides)
     seconds = time.perf_counter() - start
     result.save(out / f"quality-{label}-{photo}-{style}.png")
-    images = [Image.open(SHARED / "images" / f"{name}.jpg") for name in (photo, style)]
+    images = [Image.open(IMAGES / f"{name}.jpg") for name in (photo, style)]
     return result, {
         "label": label,
         "photo": photo,
         "style": style,
         "seconds": round(seconds, 1),
+        "scales": max(scales),
         "settings": {k: str(v) for k, v in overrides.items()},
         **measure(result, *images),
     }
@@ -145,7 +153,43 @@ def markdown(rows: list[dict], note: str) -> str:
     return "\n".join(lines) + f"\n\n{note}\n"
 
 
-def main() -> None:
+def reference_row(name: str, photo: str, style: str, size: int) -> tuple[Image.Image, dict]:
+    """jcjohnson/neural-style's published output, measured at the run's size as impasto's result."""
+    images = [Image.open(IMAGES / f"{n}.jpg") for n in (photo, style)]
+    reference = fitted(SHARED / "references" / f"{name}.png", size)
+    row = {"label": "reference", "photo": photo, "style": style, "seconds": 0, "settings": {}}
+    return reference, {**row, **measure(reference, *images)}
+
+
+def run_pair(stylizer: Stylizer, reference: tuple[str, str, str], base: dict, args: argparse.Namespace) -> list[dict]:
+    """The reference's row, impasto's default run with its contact sheet, and any variants and sweep."""
+    name, photo, style = reference
+    picture, row = reference_row(name, photo, style, args.size)
+    result, default = run_one(stylizer, photo, style, "default", args.out, **base)
+    images = [Image.open(IMAGES / f"{n}.jpg") for n in (photo, style)]
+    contact_sheet([*images, picture, result]).save(args.out / f"sheet-{photo}-{style}.jpg", quality=88)
+    rows = [row, default]
+    for i, variant in enumerate(args.variant):
+        rows.append(run_one(stylizer, photo, style, f"variant{i}", args.out, **base | parse_variant(variant))[1])
+    for weight in args.strengths:
+        sweep = base | {"size": args.sweep_size, "style_weight": weight}
+        rows.append(run_one(stylizer, photo, style, f"sweep{weight:g}", args.out, **sweep)[1])
+    return rows
+
+
+def describe(settings: Settings, size: int, scales: int) -> str:
+    """The note under the tables: what ran, and how it was measured."""
+    return (
+        f"SqueezeNet 1.1 (real weights), {size} px, style_loss {settings.style_loss}, style weight "
+        f"{settings.style_weight:g}, {settings.iterations} iterations at most (stop_tolerance "
+        f"{settings.stop_tolerance}), start {settings.init}, scales {scales}. "
+        "Style distance: patch sliced-Wasserstein over a 6-level Gaussian pyramid (lower is closer to the artwork); "
+        "content similarity: SSIM of blurred luminance (higher keeps more of the photo). Reference: "
+        "jcjohnson/neural-style's published output, measured the same way."
+    )
+
+
+def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--iterations", type=int, help="default: impasto's")
@@ -156,60 +200,27 @@ def main() -> None:
     parser.add_argument(
         "--defaults", default="", help="settings that replace impasto's defaults for every run, e.g. scales=3"
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse()
+    references = [r for r in REFERENCES if not args.pairs or r[0] in args.pairs]
+    needed = [(SHARED / "references" / f"{n}.png", IMAGES / f"{p}.jpg", IMAGES / f"{s}.jpg") for n, p, s in references]
+    require(*(path for paths in needed for path in paths))
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    stylizer = Stylizer(Settings(model="squeezenet1_1", weights=str(SHARED / "models" / "squeezenet1_1-caffe.pth")))
-    base = (
-        {"size": args.size}
-        | ({"iterations": args.iterations} if args.iterations else {})
-        | parse_variant(args.defaults)
-    )
+    stylizer = Stylizer(Settings(model="squeezenet1_1", weights=squeezenet_weights()))
+    base = {"size": args.size} | ({"iterations": args.iterations} if args.iterations else {})
+    base |= parse_variant(args.defaults)
     rows: list[dict] = []
-    for name, photo, style in (r for r in REFERENCES if not args.pairs or r[0] in args.pairs):
-        images = [Image.open(SHARED / "images" / f"{n}.jpg") for n in (photo, style)]
-        reference = Image.open(SHARED / "references" / f"{name}.png").convert("RGB")
-        reference = resize_longest(reference, args.size)  # measured at the run's size, as impasto's result
-        rows.append(
-            {
-                "label": "reference",
-                "photo": photo,
-                "style": style,
-                "seconds": 0,
-                "settings": {},
-                **measure(reference, *images),
-            }
-        )
-        result, row = run_one(stylizer, photo, style, "default", args.out, **base)
-        rows.append(row)
-        contact_sheet([*images, reference, result]).save(args.out / f"sheet-{photo}-{style}.jpg", quality=88)
-        for i, variant in enumerate(args.variant):
-            rows.append(run_one(stylizer, photo, style, f"variant{i}", args.out, **base | parse_variant(variant))[1])
-        for weight in args.strengths:
-            rows.append(
-                run_one(
-                    stylizer,
-                    photo,
-                    style,
-                    f"sweep{weight:g}",
-                    args.out,
-                    **base | {"size": args.sweep_size, "style_weight": weight},
-                )[1]
-            )
+    for reference in references:
+        rows += run_pair(stylizer, reference, base, args)
         (args.out / "quality.json").write_text(json.dumps(rows, indent=1) + "\n")  # partial results survive a stop
-    settings = stylizer.settings_for(**base)
-    scales = len(scale_sizes(settings.size, settings.scales, settings.min_size))
-    note = (
-        f"SqueezeNet 1.1 (real weights), {args.size} px, style_loss {settings.style_loss}, style weight "
-        f"{settings.style_weight:g}, {settings.iterations} iterations at most (stop_tolerance "
-        f"{getattr(settings, 'stop_tolerance', 0)}), start {settings.init}, scales {scales}. "
-        "Style distance: patch sliced-Wasserstein over a 6-level Gaussian pyramid (lower is closer to the artwork); "
-        "content similarity: SSIM of blurred luminance (higher keeps more of the photo). Reference: "
-        "jcjohnson/neural-style's published output, measured the same way."
-    )
-    (args.out / "quality.md").write_text(markdown(rows, note))
-    print(f"wrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
+    scales = max(r["scales"] for r in rows if r["label"] == "default")
+    note = describe(stylizer.settings_for(**base), args.size, scales)
+    write_results(args.out / "quality", rows, markdown(rows, note))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """impasto's speed and memory benchmark: prints tables and writes benchmarks/results/speed*.json/.md.
 
-    python benchmarks/speed.py            # full run (about an hour on 2 CPU cores)
-    python benchmarks/speed.py --quick    # smaller sizes and fewer evaluations (minutes)
+    python3 -m benchmarks.speed            # full run (about an hour on 2 CPU cores)
+    python3 -m benchmarks.speed --quick    # smaller sizes and fewer evaluations (minutes)
 
 Sections (--sections, comma-separated): `iteration` (seconds per loss evaluation and
 GFLOP/s per network, size and precision), `quality` (time for the default mode to reach
-the paper mode's final loss), `memory` (peak memory of a short run at each size, each in
-a fresh process). Timings on a shared machine are noisy: compare ratios from one run.
+the paper mode's final loss, from `benchmarks.time_to_quality`), `memory` (peak memory of
+a short run at each size, each in a fresh process). Timings on a shared machine are noisy:
+compare ratios from one run.
 """
 
 from __future__ import annotations
@@ -14,88 +15,52 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.common import (
+    CONTENT,
+    RESULTS,
+    ROOT,
+    STYLE,
+    machine,
+    require,
+    show,
+    squeezenet_weights,
+    table,
+    write_results,
+)
+from benchmarks.objectives import auto_precision, count_flops, objective_at, pick_device, seconds_per_evaluation
+from benchmarks.time_to_quality import quality_section
 from impasto import Settings, stylize
-from impasto.engine import Stylizer
-from impasto.engine.targets import build_objective
-from impasto.features.devices import select_device
-from impasto.features.precision import Precise, resolve_precision
-from impasto.image.io import load_image, resize_longest, to_tensor
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CONTENT = SHARED / "images" / "tubingen.jpg"
-STYLE = SHARED / "images" / "starry_night.jpg"
-SQUEEZENET = SHARED / "models" / "squeezenet1_1-caffe.pth"
 
 
 def networks() -> list[Settings]:
     """VGG-19 (random weights: its cost does not depend on their values) and SqueezeNet 1.1 (real)."""
-    nets = [Settings(model="vgg19", weights="random")]
-    if SQUEEZENET.exists():
-        nets.append(Settings(model="squeezenet1_1", weights=str(SQUEEZENET)))
-    return nets
+    return [Settings(model="vgg19", weights="random"), Settings(model="squeezenet1_1", weights=squeezenet_weights())]
 
 
 def precisions(device: torch.device) -> list[str]:
     """fp32 and every reduced precision this device can run."""
-    found = ["fp32"]
     if device.type == "cuda":
-        found += ["bf16", "fp16"] if torch.cuda.is_bf16_supported() else ["fp16"]
-    elif resolve_precision("auto", device) == "bf16":
-        found.append("bf16")
-    return found
-
-
-def objective_for(settings: Settings, size: int, device: torch.device, precision: str):
-    """The run's objective at `size` (square crops of the benchmark images), in `precision`."""
-    extractor = Stylizer(dataclasses.replace(settings, device=str(device))).objective(CONTENT, STYLE, size=32).extractor
-    settings = settings.resolved()
-    network = Precise(extractor, precision, device, settings.model)
-    content, style = (
-        to_tensor(resize_longest(load_image(p), size), device)[..., :size, :size] for p in (CONTENT, STYLE)
-    )
-    return build_objective(network, content, [style], [1.0], settings), content
-
-
-def time_evaluation(objective, image: torch.Tensor, repeats: int) -> float:
-    """Median seconds of one loss evaluation (forward and backward to the pixels)."""
-    pixels = image.clone().requires_grad_(True)
-    times = []
-    for _ in range(repeats + 1):  # the first builds kernels and caches
-        began = time.perf_counter()
-        objective(pixels)["total"].backward()
-        if image.device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - began)
-        pixels.grad = None
-    return statistics.median(times[1:])
-
-
-def count_flops(objective, image: torch.Tensor) -> float:
-    """FLOPs of one evaluation (forward and backward), counted from the operators run."""
-    pixels = image.clone().requires_grad_(True)
-    with FlopCounterMode(display=False) as counter:
-        objective(pixels)["total"].backward()
-    return float(counter.get_total_flops())
+        return ["fp32", "bf16", "fp16"] if torch.cuda.is_bf16_supported() else ["fp32", "fp16"]
+    return list(dict.fromkeys(["fp32", auto_precision(device)]))
 
 
 def iteration_section(sizes: list[int], repeats: int, device: torch.device) -> list[dict]:
-    rows = []
+    """Seconds and GFLOP/s of one evaluation per network, size and precision."""
+    rows: list[dict[str, Any]] = []
     for settings in networks():
         for size in sizes:
-            flops = count_flops(*objective_for(settings, size, device, "fp32"))
+            flops = count_flops(*objective_at(settings, CONTENT, STYLE, size, "fp32", device))
             for precision in precisions(device):
-                seconds = time_evaluation(*objective_for(settings, size, device, precision), repeats)
+                objective, image = objective_at(settings, CONTENT, STYLE, size, precision, device)
+                seconds = seconds_per_evaluation(objective, image, repeats)[1]
                 rows.append(
                     {
                         "network": settings.model,
@@ -107,69 +72,26 @@ def iteration_section(sizes: list[int], repeats: int, device: torch.device) -> l
                         "gflop_per_s": round(flops / 1e9 / seconds, 1),
                     }
                 )
-                print_row(rows[-1])
+                show(rows[-1])
     base = {(r["network"], r["size"]): r["s_per_iter"] for r in rows if r["precision"] == "fp32"}
     for row in rows:
         row["speedup_vs_fp32"] = round(base[row["network"], row["size"]] / row["s_per_iter"], 2)
     return rows
 
 
-def print_row(row: dict) -> None:
-    print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes and few evaluations")
-    parser.add_argument("--sections", default="iteration,quality,memory")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    parser.add_argument("--ablations", action="store_true", help="time to quality of each default lever alone too")
-    parser.add_argument("--memory-sizes", help="sizes for the memory section, comma-separated")
-    parser.add_argument("--memory-networks", default="vgg19,squeezenet1_1", help="networks for the memory section")
-    parser.add_argument("--memory-probe", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
-    parser.add_argument("--no-checkpointing", action="store_true", help="memory section: keep every activation")
-    args = parser.parse_args(argv)
-    if args.memory_probe:
-        return memory_probe(args.memory_probe[0], int(args.memory_probe[1]), args.device, not args.no_checkpointing)
-    device = select_device(args.device)
-    report = {"machine": machine(device), "quick": args.quick, "torch_threads": torch.get_num_threads()}
-    sections = args.sections.split(",")
-    if "iteration" in sections:
-        report["iteration"] = iteration_section(
-            [256, 512] if args.quick else [256, 512, 1024], 3 if args.quick else 5, device
-        )
-    if "quality" in sections:
-        from time_to_quality import quality_section
-
-        report["quality"] = quality_section(args.quick, args.device, args.ablations)
-    if "memory" in sections:
-        sizes = [512, 1024] if args.quick else [512, 1024, 2048, 4096]
-        sizes = [int(s) for s in args.memory_sizes.split(",")] if args.memory_sizes else sizes
-        report["memory"] = memory_section(sizes, args.device, args.memory_networks.split(","), args.no_checkpointing)
-    write(report, args.out / ("speed-quick" if args.quick else "speed"), device)
-    return 0
-
-
-def machine(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
-
-
 def memory_probe(model: str, size: int, device_name: str, checkpointing: bool = True) -> int:
     """Runs a one-step default-mode run at `size` and prints its peak memory (GiB)."""
     import resource
 
-    from impasto.optim import memory
+    from impasto.optim import memory  # not public: no setting turns the recomputation off
 
     if not checkpointing:
         memory.CHECKPOINT_PIXELS = 2**62
     settings = next(s for s in networks() if s.model == model)
-    settings = Settings(**{**settings.to_dict(), "size": size, "iterations": 1, "scales": 1, "device": device_name})
+    settings = dataclasses.replace(settings, size=size, iterations=1, scales=1, device=device_name)
     result = stylize(CONTENT, STYLE, settings)
     checkpointed = memory.recomputes(result.width * result.height)
-    device = select_device(device_name)
+    device = pick_device(device_name)
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)
     else:
@@ -183,26 +105,23 @@ def memory_section(sizes: list[int], device_name: str, models: list[str], keep_a
     rows = []
     for settings in (s for s in networks() if s.model in models):
         for size in sizes:
-            command = [sys.executable, __file__, "--memory-probe", settings.model, str(size), "--device", device_name]
-            command += ["--no-checkpointing"] if keep_all else []
+            command = [sys.executable, "-m", "benchmarks.speed", "--memory-probe", settings.model, str(size)]
+            command += ["--device", device_name, *(["--no-checkpointing"] if keep_all else [])]
             began = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             lines = done.stdout.strip().splitlines()
-            row = {"network": settings.model, "size": size, "seconds": round(time.perf_counter() - began, 1)}
+            row: dict[str, Any] = {"network": settings.model, "size": size}
+            row["seconds"] = round(time.perf_counter() - began, 1)
             row.update(
                 json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr.strip()[-300:]}
             )
             rows.append(row)
-            print_row(row)
+            show(row)
     return rows
 
 
-def write(report: dict, stem: Path, device: torch.device) -> None:
-    """Writes the report as JSON and as a Markdown table per section (sections from earlier runs are kept)."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    if stem.with_suffix(".json").exists():
-        report = {**json.loads(stem.with_suffix(".json").read_text()), **report}
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+def markdown(report: dict) -> str:
+    """A Markdown table per section."""
     lines = [f"# impasto speed benchmark ({report['machine']})", ""]
     for name in ("quality", "iteration", "memory"):
         rows = report.get(name)
@@ -210,12 +129,51 @@ def write(report: dict, stem: Path, device: torch.device) -> None:
             rows = rows.get("rows", [rows])
         if rows:
             keys = list(dict.fromkeys(k for row in rows for k in row))
-            lines += [f"## {name}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-            lines += ["| " + " | ".join(str(row.get(k, "")) for k in keys) + " |" for row in rows]
-            lines.append("")
-    stem.with_suffix(".md").write_text("\n".join(lines))
-    print("\n".join(lines))
-    print(f"wrote {stem}.json and {stem}.md")
+            lines += [f"## {name}", "", *table(keys, [[row.get(k, "") for k in keys] for row in rows]), ""]
+    return "\n".join(lines)
+
+
+def write(report: dict, stem: Path) -> None:
+    """Writes the report as JSON and Markdown; sections from earlier runs that this one skipped are kept."""
+    if stem.with_suffix(".json").exists():
+        report = {**json.loads(stem.with_suffix(".json").read_text()), **report}
+    print(markdown(report))
+    write_results(stem, report, markdown(report))
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few evaluations")
+    parser.add_argument("--sections", default="iteration,quality,memory")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    parser.add_argument("--ablations", action="store_true", help="time to quality of each default lever alone too")
+    parser.add_argument("--memory-sizes", help="sizes for the memory section, comma-separated")
+    parser.add_argument("--memory-networks", default="vgg19,squeezenet1_1", help="networks for the memory section")
+    parser.add_argument("--memory-probe", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-checkpointing", action="store_true", help="memory section: keep every activation")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    require(CONTENT, STYLE)
+    if args.memory_probe:
+        return memory_probe(args.memory_probe[0], int(args.memory_probe[1]), args.device, not args.no_checkpointing)
+    device = pick_device(args.device)
+    report: dict[str, Any] = {"machine": machine(device), "quick": args.quick, "torch_threads": torch.get_num_threads()}
+    sections = args.sections.split(",")
+    if "iteration" in sections:
+        sizes = [256, 512] if args.quick else [256, 512, 1024]
+        report["iteration"] = iteration_section(sizes, 3 if args.quick else 5, device)
+    if "quality" in sections:
+        report["quality"] = quality_section(args.quick, args.device, args.ablations)
+    if "memory" in sections:
+        sizes = [512, 1024] if args.quick else [512, 1024, 2048, 4096]
+        sizes = [int(s) for s in args.memory_sizes.split(",")] if args.memory_sizes else sizes
+        report["memory"] = memory_section(sizes, args.device, args.memory_networks.split(","), args.no_checkpointing)
+    write(report, args.out / ("speed-quick" if args.quick else "speed"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,14 +16,15 @@ again with ITERATIONS on every frame (the same iterations as frame-by-frame).
 
 Run one clip at a time to stay within ~10 minutes; results merge into
 results/video.json and results/video.md. `--strip` saves a PNG of frames per mode.
+
+    python3 -m benchmarks.video --clips box --frames 10 --every 2 --strip --gif
+    python3 -m benchmarks.video --clips box --frames 3 --size 64 --iterations 5 --frame-iterations 2 --out /tmp/bench
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -33,17 +34,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from impasto import Settings
+from benchmarks.common import RESULTS, SHARED, STYLE, as_tensor, cpu_name, require, squeezenet_weights, write_results
+from impasto import Settings, Stylizer
+
+# Not public: the video command's own functions (no public call runs its consistency modes or measures flicker).
 from impasto.apps.video.io import Clip, Cut, read_clip
 from impasto.apps.video.metrics import clip_motions, warping_error
 from impasto.apps.video.store import FrameStore
 from impasto.apps.video.stylize import FRAME_ITERATIONS, TEMPORAL_WEIGHT, Consistency, stylize_frames
-from impasto.engine import Stylizer
-from impasto.image.io import save_image, to_tensor
 
-HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared"
-STYLE = SHARED / "images" / "starry_night.jpg"
 CLIPS = ("box", "walkers", "tree")
 
 
@@ -62,11 +61,11 @@ def modes(args: argparse.Namespace) -> list[tuple[str, Consistency]]:
 @torch.no_grad()
 def losses(stylizer: Stylizer, frames: list[np.ndarray], results: list[np.ndarray], size: int, style_loss: str) -> dict:
     """Mean content and style loss of the results, by the fp32 objective of each frame."""
-    terms = {"content": [], "style": []}
+    terms: dict[str, list[float]] = {"content": [], "style": []}
     for frame, result in zip(frames, results):
         objective = stylizer.objective(Image.fromarray(frame), STYLE, size=size, precision="fp32",
                                        style_loss=style_loss)  # fmt: skip
-        measured = objective(to_tensor(Image.fromarray(result)))
+        measured = objective(as_tensor(Image.fromarray(result)))
         for name in terms:
             terms[name].append(float(measured[name]))
     return {f"{name}_loss": float(np.mean(values)) for name, values in terms.items()}
@@ -95,7 +94,7 @@ def run_clip(stylizer: Stylizer, name: str, args: argparse.Namespace) -> list[di
             flush=True,
         )
     if args.strip:
-        save_image(strip(outputs, args.strip_frames), args.out / f"video-{name}.png")
+        strip(outputs, args.strip_frames).save(args.out / f"video-{name}.png")
     if args.gif:
         side_by_side(clip, outputs, args.out / f"video-{name}.gif")
     return rows
@@ -148,13 +147,7 @@ def markdown(rows: list[dict], note: str) -> str:
     return "\n".join(lines) + f"\n\n{reference}\n\n{note}\n"
 
 
-def cpu_model() -> str:
-    found = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    names = [line.split(":", 1)[1].strip() for line in found.splitlines() if line.startswith("Model name")]
-    return names[0] if names else platform.processor() or "unknown CPU"
-
-
-def main() -> None:
+def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=CLIPS)
     parser.add_argument("--frames", type=int, default=10)
@@ -181,28 +174,35 @@ def main() -> None:
         "--gif", action="store_true", help="save results/video-CLIP.gif: input | frame-by-frame | temporal"
     )
     parser.add_argument("--strip-frames", type=int, default=3, help="every how many frames the strip shows")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default="video", help="results file name (without suffix)")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stylizer = Stylizer(Settings(model="squeezenet1_1", weights=str(SHARED / "models" / "squeezenet1_1-caffe.pth")))
-    rows = [row for name in args.clips for row in run_clip(stylizer, name, args)]
-    path = args.out / f"{args.name}.json"
+    return parser.parse_args()
+
+
+def merged(rows: list[dict], path: Path) -> list[dict]:
+    """These rows and those of the earlier results in `path` that they do not replace, in the table's order."""
     kept = json.loads(path.read_text())["rows"] if path.exists() else []
     key = lambda r: (r["clip"], r["mode"], str(r["iterations"]), r["temporal_weight"], r.get("long_term"))  # noqa: E731
     done = {key(r) for r in rows}
     order = ("frame-by-frame", "warm start", "warm + temporal")
-    rows = sorted([r for r in kept if key(r) not in done] + rows,
+    return sorted([r for r in kept if key(r) not in done] + rows,
                   key=lambda r: (CLIPS.index(r["clip"]), order.index(r["mode"]), -len(str(r["iterations"])), r["temporal_weight"] or 0))  # fmt: skip
+
+
+def main() -> None:
+    args = parse()
+    require(STYLE, *(SHARED / "video" / f"{name}.mp4" for name in args.clips))
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stylizer = Stylizer(Settings(model="squeezenet1_1", weights=squeezenet_weights()))
+    path = args.out / f"{args.name}.json"
+    rows = merged([row for name in args.clips for row in run_clip(stylizer, name, args)], path)
     note = (
         f"SqueezeNet 1.1 (real weights), style starry_night, {args.frames} frames (one in {args.every} of the "
         f"clip's first {args.frames * args.every}) at {args.size} px, "
-        f"L-BFGS, style loss {args.style_loss}; {cpu_model()}, torch on {args.threads} thread(s), machine shared with other jobs."
+        f"L-BFGS, style loss {args.style_loss}; {cpu_name()}, torch on {args.threads} thread(s), machine shared with other jobs."
     )
-    path.write_text(json.dumps({"note": note, "rows": rows}, indent=1) + "\n")
-    (args.out / f"{args.name}.md").write_text(markdown(rows, note))
-    print(f"wrote {path} and {args.out / f'{args.name}.md'}")
+    write_results(args.out / args.name, {"note": note, "rows": rows}, markdown(rows, note))
 
 
 if __name__ == "__main__":
