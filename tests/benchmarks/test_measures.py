@@ -1,15 +1,11 @@
 """The network-free quality measures rank images sensibly."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
 from conftest import IMAGES
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from measures import blur, content_similarity, style_distance, style_distances_by_level
+from benchmarks.measures import blur, content_similarity, style_distance, style_distances_by_level
 
 
 def load(name: str, size: int = 128) -> torch.Tensor:
