@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from impasto.apps.batch.plan import Job
+from impasto.defaults import resolve
+from impasto.engine.preflight import mask_checksums
 from impasto.errors import ImpastoError
 from impasto.features.weights import sha256_file, weights_sha256
-from impasto.engine.preflight import mask_checksums
 from impasto.record.provenance import read_record
 from impasto.settings import Settings
 
@@ -31,7 +32,7 @@ class Finished:
     edited one does not)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = _comparable(settings.resolved().to_dict())
+        self.settings = _comparable(resolve(settings).to_dict())
         self.weights_sha256 = weights_sha256(settings.model, settings.weights)
         self.masks = mask_checksums(settings)
         self._checksums: dict[Path, str | None] = {}
