@@ -63,3 +63,12 @@ def test_the_readme_option_table_names_every_choice_of_the_options_it_lists() ->
         choices = FIELDS[name].metadata.get("choices") or () if name in FIELDS else ()
         missing = [c for c in choices if c not in words]
         assert not missing, f"README.md's row for --{name.replace('_', '-')} does not name {missing}"
+
+
+def test_the_api_pages_callback_example_resumes_bit_for_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python API page's callback example runs as written, its own assertion included."""
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL)
+    (example,) = [block for block in blocks if "class Keep(Callback)" in block]
+    monkeypatch.chdir(ROOT)
+    exec(compile(example, "docs/api.md", "exec"), {"__name__": "api_example"})
