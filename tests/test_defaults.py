@@ -59,15 +59,11 @@ def test_a_runs_total_iterations_are_its_scales_iterations_summed(given: dict, t
     assert sum(split) == total
 
 
-def test_a_record_keeps_the_settings_as_given_and_as_resolved(content_path, style_path) -> None:
+def test_a_record_keeps_the_settings_as_given_and_as_the_run_resolved_them(content_path, style_path) -> None:
     given = Settings(model="squeezenet1_1", size=64)
-    record = build_record(given, content_path, [style_path], version="test", device="cpu", weights_sha256="x")
-    assert (
-        record["settings"]["style_weight"] is None and record["settings"]["lr"] is None
-    )  # a replay takes new defaults
-    assert record["resolved"] == resolve(given).to_dict()
-    chosen = dataclasses.replace(resolve(given), style_weight=3.0)  # what the run used, as its caller has it
-    kept = build_record(
-        given, content_path, [style_path], version="t", device="cpu", weights_sha256="x", resolved=chosen
+    resolved = dataclasses.replace(resolve(given), style_weight=3.0)  # what the run used, as its caller has it
+    record = build_record(
+        given, content_path, [style_path], version="t", device="cpu", weights_sha256="x", resolved=resolved
     )
-    assert kept["resolved"]["style_weight"] == 3.0 and kept["settings"] == given.to_dict()
+    assert record["settings"] == given.to_dict() and record["settings"]["lr"] is None  # a replay takes new defaults
+    assert record["resolved"] == resolved.to_dict() and record["resolved"]["style_weight"] == 3.0

@@ -14,7 +14,6 @@ import torch
 from PIL import Image
 
 from impasto.atomic import write_text_atomic
-from impasto.defaults import resolve
 from impasto.errors import ImpastoError
 from impasto.features.weights import sha256_file
 from impasto.files import read_input
@@ -52,21 +51,20 @@ def build_record(
     version: str,
     device: str,
     weights_sha256: str,
+    resolved: Settings,
     extra: dict[str, Any] | None = None,
     checksums: Mapping[str, str] | None = None,
-    resolved: Settings | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready record of one run. `settings` are the ones given (defaults still open), kept
     under "settings" so that a replay under a newer impasto uses its defaults; `resolved` are the
-    ones the run used (`impasto.defaults.resolve(settings)` unless the caller has them), kept under
-    "resolved" for reading. `checksums` (path -> SHA-256) are those of the bytes the run read,
+    ones the run used (`impasto.defaults.resolve` of them), kept under "resolved" for reading. `checksums` (path -> SHA-256) are those of the bytes the run read,
     where it has them."""
     checksums = checksums or {}
     return {
         "format": FORMAT,
         "impasto": version,
         "settings": settings.to_dict(),
-        "resolved": (resolve(settings) if resolved is None else resolved).to_dict(),
+        "resolved": resolved.to_dict(),
         "seed": settings.seed,
         "content": _input(content, checksums),
         "styles": [_input(s, checksums) for s in styles],

@@ -20,6 +20,7 @@ import torch
 from corpus.pictures import noise
 from PIL import Image
 
+from impasto.defaults import resolve
 from impasto.optim.events import Resume
 from impasto.optim.optimizers import optimizer_kind
 from impasto.record.checkpoint import Checkpoint, save_checkpoint
@@ -200,6 +201,7 @@ def _record(c: Corpus, **changes: object) -> dict:
         version="test",
         device="cpu",
         weights_sha256="random",
+        resolved=resolve(settings),
     )
     record.update(changes)
     return {k: v for k, v in record.items() if v is not _DROP}

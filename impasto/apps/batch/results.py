@@ -10,8 +10,9 @@ from PIL import Image
 
 from impasto import __version__
 from impasto.apps.batch.plan import Job
-from impasto.errors import ImpastoError
+from impasto.defaults import resolve
 from impasto.engine.preflight import mask_checksums
+from impasto.errors import ImpastoError
 from impasto.record.provenance import build_record, save_with_record
 from impasto.settings import Settings
 
@@ -54,6 +55,7 @@ class ResultWriter:
 
     def __init__(self, settings: Settings, weights_sha256: str) -> None:
         self.settings = settings
+        self.resolved = resolve(settings)
         self.weights_sha256 = weights_sha256
         self.masks = mask_checksums(settings)  # kept in the record: an edited mask makes the result stale
 
@@ -67,6 +69,7 @@ class ResultWriter:
                 version=__version__,
                 device=device,
                 weights_sha256=self.weights_sha256,
+                resolved=self.resolved,
                 extra={"batch": {"seconds": seconds, "losses": dict(losses), "masks": self.masks}},
             )
             save_with_record(image, job.output, record)
