@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from impasto.apps.commands.backend import check_weights
+from impasto.apps.commands.options import options_from, output_path, settings_from
 from impasto.apps.rerun import check_replayed_weights, prepare
 from impasto.engine import Job, Stylizer
 from impasto.errors import ImpastoError
@@ -16,8 +18,6 @@ from impasto.record.recorders import recorders, run_description
 
 def stylize_files(args: argparse.Namespace) -> int:
     """Runs the command line's job: check, load the network, paint, write, and name the files."""
-    from impasto.apps.cli import check_weights, options_from, output_path, settings_from  # moves to commands/
-
     if args.replay or args.resume:
         settings, checkpoint = prepare(args)
     elif args.content is None or not args.style:

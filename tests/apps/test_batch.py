@@ -10,8 +10,8 @@ import pytest
 from conftest import IMAGES
 from PIL import Image
 
-from impasto.apps.batch.command import main
 from impasto.apps.batch.names import MAX_LABEL_BYTES, labels, output_names
+from impasto.apps.cli import main
 from impasto.features.weights import sha256_file
 from impasto.record.provenance import read_record
 
@@ -44,7 +44,7 @@ def make_inputs(root: Path) -> tuple[Path, Path]:
 
 
 def batch(capsys, *argv) -> tuple[int, str]:
-    code = main([str(a) for a in argv])
+    code = main(["batch", *map(str, argv)])
     return code, capsys.readouterr().err
 
 
@@ -60,7 +60,7 @@ def first_run(tmp_path_factory, squeezenet_weights):
     photos, styles = make_inputs(root)
     err = io.StringIO()  # capsys is function-scoped
     with contextlib.redirect_stderr(err):
-        code = main([str(a) for a in (photos, styles, "-o", root / "out", *run_flags(squeezenet_weights))])
+        code = main(["batch", *map(str, (photos, styles, "-o", root / "out", *run_flags(squeezenet_weights)))])
     return code, err.getvalue(), photos, styles, root / "out"
 
 

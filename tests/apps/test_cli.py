@@ -31,9 +31,8 @@ def test_command_writes_a_stylised_image(tmp_path, content_path, style_path):
 
 
 def test_help_names_every_subcommand_and_each_has_its_own_help(capsys):
-    from impasto.apps.cli import SUBCOMMAND_SUMMARIES, SUBCOMMANDS
+    from impasto.apps.commands.registry import SUBCOMMANDS
 
-    assert set(SUBCOMMAND_SUMMARIES) == set(SUBCOMMANDS)
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out

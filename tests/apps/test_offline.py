@@ -12,7 +12,8 @@ from local_weights import unreachable_cache
 from PIL import Image
 
 from impasto import Settings, Stylizer
-from impasto.apps.cli import check_weights, main
+from impasto.apps.cli import main
+from impasto.apps.commands.backend import check_weights
 from impasto.errors import ImpastoError
 
 SMALL = ["--size", "32", "--iterations", "2", "--quiet"]

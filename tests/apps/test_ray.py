@@ -13,10 +13,9 @@ from apps.test_batch import OUTPUTS, batch, jobs_csv, make_inputs, picture, run_
 from conftest import IMAGES
 from PIL import Image
 
-from impasto.apps.batch.command import main
+from impasto.apps.cli import main as impasto
 from impasto.apps.ray_pool import PoolJob, StylizerPool, encode_png
 from impasto.apps.ray_pool.cluster import WorkerShape, weights_payload, worker_shape
-from impasto.apps.video.command import main as video_main
 from impasto.apps.video.io import Clip, read_clip, write_video
 from impasto.apps.video.shots import shot_bounds
 from impasto.apps.video.store import frames_folder
@@ -31,6 +30,14 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
+
+
+def main(argv: list[str]) -> int:
+    return impasto(["batch", *argv])
+
+
+def video_main(argv: list[str]) -> int:
+    return impasto(["video", *argv])
 
 
 @pytest.fixture

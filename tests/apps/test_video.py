@@ -14,7 +14,7 @@ import pytest
 from conftest import IMAGES
 from PIL import Image
 
-from impasto.apps.video.command import main
+from impasto.apps.cli import main
 from impasto.apps.video.io import Cut, read_clip
 from impasto.apps.video.metrics import clip_motions, warping_error
 from impasto.apps.video.store import frames_folder
@@ -26,7 +26,7 @@ RANDOM = ["--model", "squeezenet1_1", "--weights", "random", "--size", "48", "--
 
 
 def video(*argv) -> int:
-    return main([str(a) for a in argv])
+    return main(["video", *map(str, argv)])
 
 
 def kept_frames(output: Path) -> list[np.ndarray]:

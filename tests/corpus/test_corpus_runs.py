@@ -156,7 +156,7 @@ def test_genuine_checkpoint_resumes(tmp_path, monkeypatch) -> None:
 
 
 CONSOLE_SCRIPT = (
-    "import sys\nsys.stderr.write('>')\nsys.stderr.flush()\nfrom impasto.__main__ import entry\nsys.exit(entry())"
+    "import sys\nsys.stderr.write('>')\nsys.stderr.flush()\nfrom impasto.apps.cli import main\nsys.exit(main())"
 )
 """What pip's `impasto` script runs, after a mark that Python itself has started (its own start-up is not ours)."""
 

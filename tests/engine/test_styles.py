@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from impasto import ImpastoError, Settings, stylize
-from impasto.apps.cli import build_parser, settings_from
+from impasto.apps.commands.options import settings_from
+from impasto.apps.commands.stylize import StylizeCommand
 from impasto.defaults import resolve
 from impasto.engine.targets import build_objective, scale_inputs, style_weights
 from impasto.features.registry import build_extractor
@@ -66,7 +67,8 @@ def test_style_scale_resizes_the_style_relative_to_each_scale(content_path, styl
 
 
 def test_the_command_line_takes_several_styles_and_the_new_options():
-    args = build_parser().parse_args(
+    parser = StylizeCommand().parser()
+    args = parser.parse_args(
         [
             "c.jpg",
             "a.jpg",
@@ -90,4 +92,4 @@ def test_the_command_line_takes_several_styles_and_the_new_options():
     assert args.style == ["a.jpg", "b.jpg"]
     assert settings.style_blend == (2.0, 1.0) and settings.style_scale == 1.5 and settings.scales == 3
     assert settings.normalize_vgg is True and settings.content_mask == ("m.png",) and settings.pooling == "avg"
-    assert settings_from(build_parser().parse_args(["c.jpg", "a.jpg"])).normalize_vgg is False
+    assert settings_from(parser.parse_args(["c.jpg", "a.jpg"])).normalize_vgg is False

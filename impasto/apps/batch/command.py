@@ -1,5 +1,6 @@
-"""`impasto batch`: stylise every photo of a folder in every style of another (or the pairs
-of a CSV) into one folder, resumably, on this machine or on a Ray cluster."""
+"""`impasto batch`'s work (its options are `impasto.apps.commands.batch`'s): stylise every
+photo of a folder in every style of another (or the pairs of a CSV) into one folder,
+resumably, on this machine or on a Ray cluster."""
 
 from __future__ import annotations
 
@@ -16,50 +17,11 @@ from impasto.apps.batch.plan import Job, cross_product, plan_jobs, read_pairs
 from impasto.apps.batch.results import STATUSES, Outcome, ResultWriter, skipped
 from impasto.apps.batch.resume import Finished
 from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
-from impasto.apps.cli import backend_arguments, check_backend, check_weights, guarded, settings_arguments, settings_from
+from impasto.apps.commands.backend import check_backend, check_weights
+from impasto.apps.commands.options import settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="impasto batch",
-        description="Stylise every photo in CONTENTS with every style in STYLES (or the pairs of --pairs) into "
-        "OUTPUT/CONTENT__STYLE.png, with OUTPUT/jobs.csv and a contact sheet OUTPUT/index.jpg. "
-        "Results made earlier with the same settings are kept, so an interrupted batch goes on where it stopped.",
-    )
-    parser.add_argument("contents", nargs="?", help="folder of photos (or one photo)")
-    parser.add_argument("styles", nargs="?", help="folder of style images (or one)")
-    parser.add_argument(
-        "--pairs",
-        metavar="CSV",
-        help="run the pairs of a CSV with columns content,style "
-        "(paths relative to the CSV) instead of every photo with every style",
-    )
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="FOLDER", help="folder for the results (created if missing)"
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="redo jobs whose results exist instead of skipping them"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but failures and errors")
-    parser.add_argument(
-        "--log-every",
-        type=int,
-        default=0,
-        metavar="N",
-        help="print a plain progress line every N iterations instead of the bar",
-    )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    backend_arguments(parser, "jobs")
-    settings_arguments(parser)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return guarded(lambda: run(args), args.debug)
 
 
 def run(args: argparse.Namespace) -> int:

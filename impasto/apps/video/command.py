@@ -1,12 +1,13 @@
-"""`impasto video CLIP STYLE... -o OUT.mp4`: a video stylised frame by frame with temporal
-consistency, resumable (finished frames are kept), with the input's frame rate and audio."""
+"""`impasto video`'s work (its options are `impasto.apps.commands.video`'s): a video stylised
+frame by frame with temporal consistency, resumable (finished frames are kept), with the
+input's frame rate and audio."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,71 +15,18 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from impasto.apps.cli import backend_arguments, check_backend, check_weights, guarded, settings_arguments, settings_from
+from impasto.apps.commands.backend import check_backend, check_weights
+from impasto.apps.commands.options import settings_from
 from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder, input_checksums
-from impasto.apps.video.stylize import (
-    FRAME_ITERATIONS,
-    MODES,
-    TEMPORAL_WEIGHT,
-    Consistency,
-    FrameDone,
-    stylize_frames,
-)  # fmt: skip
+from impasto.apps.video.stylize import Consistency, FrameDone, stylize_frames
 from impasto.engine import Stylizer
+from impasto.engine.preflight import settings_reads
 from impasto.image.io import read_image
-from impasto.record.preflight import Planned, check_outputs, settings_reads
+from impasto.planned import Planned, check_outputs
 from impasto.record.progress import DownloadBar
 from impasto.settings import Settings
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="impasto video",
-        description="Stylise a video: every frame repainted in the style's manner, steady from frame to frame "
-        "(optical flow warm start and temporal loss, Ruder et al. 2016). Finished frames are kept in "
-        "OUTPUT_frames/, so an interrupted run goes on where it stopped when run again.",
-    )
-    parser.add_argument("video", help="the input video (any file ffmpeg reads)")
-    parser.add_argument("style", nargs="+", help="the style image(s)")
-    parser.add_argument(
-        "-o", "--output", help="output video: .mp4 (H.264, the input's audio copied) or .gif (default: VIDEO_STYLE.mp4)"
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace the output video if it exists (never one of the inputs)"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print no progress and no messages but errors")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    frames = parser.add_argument_group("frames")
-    frames.add_argument("--start", type=int, default=0, metavar="N", help="first frame, counted from 0 (default: 0)")
-    frames.add_argument("--frames", type=int, metavar="N", help="number of frames to stylise (default: to the end)")
-    frames.add_argument(
-        "--every", type=int, default=1, metavar="K",
-        help="use every K-th frame; the frame rate is divided by K, so the video lasts as long (default: 1)",
-    )  # fmt: skip
-    steady = parser.add_argument_group("temporal consistency")
-    steady.add_argument(
-        "--mode", choices=MODES, default="temporal",
-        help="temporal: warm start and temporal loss; warm: warm start only; independent: each frame "
-        "as a still image (flickers) (default: temporal)",
-    )  # fmt: skip
-    steady.add_argument(
-        "--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="W",
-        help="weight of the temporal loss, relative to the frame's content and style loss; higher holds "
-        f"each frame closer to the last (default: {TEMPORAL_WEIGHT:g})",
-    )  # fmt: skip
-    steady.add_argument(
-        "--frame-iterations", type=int, default=FRAME_ITERATIONS, metavar="N",
-        help=f"iterations per frame after the first, which runs --iterations (default: {FRAME_ITERATIONS})",
-    )  # fmt: skip
-    steady.add_argument(
-        "--long-term", type=int, default=1, metavar="K",
-        help="tie each frame to the last K results, each pixel to the nearest one it was seen in (default: 1)",
-    )  # fmt: skip
-    backend_arguments(parser, "shots (the parts between scene cuts, each started afresh)")
-    settings_arguments(parser)
-    return parser
 
 
 def _check_outputs(args: argparse.Namespace, settings: Settings, output: Path) -> None:
@@ -127,7 +75,8 @@ def _progress(bar: tqdm) -> Any:
     return update
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Stylises the clip, keeping each finished frame, and writes the video."""
     check_backend(args)
     settings = settings_from(args)
     output = check_video_path(args.output or f"{Path(args.video).stem}_{Path(args.style[0]).stem}.mp4")
@@ -145,8 +94,8 @@ def _run(args: argparse.Namespace) -> int:
     clip = read_clip(args.video, settings.size, cut)
     settings = dataclasses.replace(settings, size=max(clip.size))  # even sides for H.264 may move it by a pixel
     checksums = input_checksums(clip.digest, [s.sha256 for s in styles], settings)
-    run = _describe(settings.resolved(), consistency, cut, checksums)
-    store = FrameStore(frames_folder(output), run, _input_names(args, settings))
+    described = _describe(settings.resolved(), consistency, cut, checksums)
+    store = FrameStore(frames_folder(output), described, _input_names(args, settings))
     store.check()  # kept frames of other inputs or options stop the run before the network is built
     stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
     store.open()
@@ -183,9 +132,3 @@ def _stylize(
 
     with StylizerPool(engine, workers=args.workers, address=args.address) as pool:
         return stylize_shots_on_ray(pool, clip, styles, store, consistency, on_frame=on_frame)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The `impasto video` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    return guarded(lambda: _run(args), args.debug)

@@ -1,20 +1,15 @@
-"""`impasto serve`: the local web app. Listens on 127.0.0.1 unless told otherwise, prints
-its address and opens nothing; the networks' weights are the server's to choose, and the
-page starts with a network that can run here (offline: the built-in one)."""
+"""`impasto serve`'s work (its options are `impasto.apps.commands.serve`'s): the server's
+configuration, checked before it starts, and the server, which listens on 127.0.0.1 unless
+told otherwise, prints its address and opens nothing; the networks' weights are the server's
+to choose, and the page starts with a network that can run here (offline: the built-in one)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from impasto.apps.cli import guarded
 from impasto.apps.web.config import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    MAX_SIZE,
-    MAX_UPLOAD_BYTES,
     ServerConfig,
     default_data_folder,
     is_loopback,
@@ -25,62 +20,6 @@ from impasto.features.cache import unavailable
 from impasto.features.registry import BUILTIN_MODELS, MODELS, spec
 from impasto.features.weights import names_a_file
 from impasto.settings import Settings
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="impasto serve",
-        description="Serve the impasto web page: upload a photo and artworks, tune the settings, "
-        "watch the result evolve, and keep a gallery of runs.",
-    )
-    parser.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; "
-        "0.0.0.0 opens the page to your network)",
-    )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        metavar="DIR",
-        help=f"folder for uploads, results and the job database (default: {default_data_folder()})",
-    )
-    parser.add_argument(
-        "--model",
-        choices=MODELS,
-        help=f"the network the page starts with (default: {Settings.model} where its weights are cached or "
-        f"downloadable, else {BUILTIN_MODELS[0]}, which is built in); the page offers all",
-    )
-    parser.add_argument(
-        "--weights", metavar="FILE", help="weights file for --model ('official': torchvision's download)"
-    )
-    for model in MODELS:
-        parser.add_argument(
-            f"--weights-{model}",
-            dest=f"weights_{model}",
-            metavar="FILE",
-            help=f"weights file for {model} (default: its built-in weights, else the official ones, downloaded once)",
-        )
-    parser.add_argument(
-        "--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (default); jobs run one at a time"
-    )
-    parser.add_argument(
-        "--max-upload-mb",
-        type=int,
-        default=MAX_UPLOAD_BYTES // 2**20,
-        metavar="MB",
-        help="largest upload accepted (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-size",
-        type=int,
-        default=MAX_SIZE,
-        metavar="PX",
-        help="largest output size a page may ask for (default: %(default)s)",
-    )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    return parser
 
 
 def config_from(args: argparse.Namespace) -> ServerConfig:
@@ -149,8 +88,3 @@ def serve(config: ServerConfig) -> int:
         print(f"impasto: serving {config.url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
         serving.run(app, sock, on_exit=hub.close)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return guarded(lambda: serve(config_from(args)), args.debug)

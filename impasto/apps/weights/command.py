@@ -1,15 +1,14 @@
-"""`impasto weights`: which networks can run here (built in, cached, or not present), fetching
-official weights ahead of time, checking a weights file, and the cache folder, so that
-weights fetched on a connected machine can be copied to an offline one."""
+"""`impasto weights`'s work (its options are `impasto.apps.commands.weights`'s): which
+networks can run here (built in, cached, or not present), fetching official weights ahead of
+time, checking a weights file, and the cache folder, so that weights fetched on a connected
+machine can be copied to an offline one."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from impasto.apps.cli import OneLineParser, guarded
 from impasto.errors import ImpastoError
 from impasto.features.cache import cache_dir, cached_official, official_file
 from impasto.features.download import DownloadFailed, Progress, download, matches
@@ -28,38 +27,8 @@ from impasto.features.weights import (
 from impasto.settings import Settings
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="impasto weights",
-        description="List the networks and where their weights are, fetch official weights ahead of time, "
-        "check a weights file, or print the cache folder. Without a command: list.",
-    )
-    parser.set_defaults(action="list", debug=False)
-    common = OneLineParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    actions = parser.add_subparsers(dest="action", title="commands", metavar="{list,fetch,verify,path}")
-    actions.add_parser(
-        "list", parents=[common], help="each network's weights: built in, cached at PATH, or not present"
-    )
-    fetch = actions.add_parser(
-        "fetch", parents=[common], help="download official weights into the cache now, checksum-verified"
-    )
-    fetch.add_argument("models", nargs="+", choices=MODELS, metavar="MODEL", help=f"one of {', '.join(MODELS)}")
-    verify = actions.add_parser(
-        "verify", parents=[common], help="check that a weights file loads and has the network's tensors"
-    )
-    verify.add_argument("file", metavar="FILE", help="a weights file (a PyTorch state dict)")
-    verify.add_argument("--model", choices=MODELS, help="the network it is for (default: whichever it fits)")
-    actions.add_parser("path", parents=[common], help="print the cache folder the official weights go to")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return guarded(lambda: run(args), args.debug)
-
-
 def run(args: argparse.Namespace) -> int:
+    """Does the action named (list when none is)."""
     if args.action == "path":
         print(cache_dir())
     elif args.action == "fetch":

@@ -11,7 +11,8 @@ from local_weights import served, serving, unreachable_cache
 from starlette.testclient import TestClient
 
 from impasto.apps.cli import main
-from impasto.apps.web.command import build_parser, config_from
+from impasto.apps.commands.serve import ServeCommand
+from impasto.apps.web.command import config_from
 from impasto.apps.web.server import create_app
 
 BUILT_IN = "SqueezeNet 1.1 (built in)"
@@ -23,7 +24,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def configured(tmp_path: Path, *flags: str):
-    return config_from(build_parser().parse_args(["--data", str(tmp_path / "data"), *flags]))
+    return config_from(ServeCommand().parser().parse_args(["--data", str(tmp_path / "data"), *flags]))
 
 
 def test_offline_the_page_starts_with_the_built_in_network(tmp_path: Path, capsys, cache: Path) -> None:
