@@ -38,11 +38,13 @@ def option(help: str, **cli: Any) -> dict[str, Any]:
     return {"help": help, **cli}
 
 
-def described(entries: dict[str, Any]) -> str:
+def _described(entries: dict[str, Any]) -> str:
     """A registry's choices for a help text: "name (description); ..."."""
     return "; ".join(f"{name} ({entry.description})" for name, entry in entries.items())
 
 
+# What the help texts say of the registries' entries, read from them.
+_LAPLACIAN_TAKERS = " or ".join(name for name, entry in OPTIMIZERS.items() if "laplacian" in entry.kinds)
 _NOT_RELATIVE = " and ".join(name for name, kind in STYLE_LOSSES.items() if not kind.relative)
 _WITH_STYLE_LAYERS = " and ".join(name for name, kind in CONTENT_LOSSES.items() if kind.with_style_layers)
 _DEFAULT_LR = ", ".join(f"{name} {entry.default_lr:g}" for name, entry in OPTIMIZERS.items())
@@ -89,7 +91,7 @@ class Settings:
     content_loss: str = field(
         default="feature",
         metadata=option(
-            f"content loss: {described(CONTENT_LOSSES)}; the default layers of {_WITH_STYLE_LAYERS} are the "
+            f"content loss: {_described(CONTENT_LOSSES)}; the default layers of {_WITH_STYLE_LAYERS} are the "
             "content and style layers together",
             choices=tuple(CONTENT_LOSSES),
         ),
@@ -106,7 +108,7 @@ class Settings:
     style_loss: str = field(
         default="w2",
         metadata=option(
-            f"style loss: {described(STYLE_LOSSES)}; all but {_NOT_RELATIVE} also divide the content loss by its "
+            f"style loss: {_described(STYLE_LOSSES)}; all but {_NOT_RELATIVE} also divide the content loss by its "
             "target's size",
             choices=tuple(STYLE_LOSSES),
         ),
@@ -120,15 +122,13 @@ class Settings:
     )
     optimizer: str = field(
         default="lbfgs",
-        metadata=option(f"optimiser: {described(OPTIMIZERS)}", choices=tuple(OPTIMIZERS)),
+        metadata=option(f"optimiser: {_described(OPTIMIZERS)}", choices=tuple(OPTIMIZERS)),
     )
     parameterization: str = field(
         default="pixels",
         metadata=option(
             "what the optimiser changes: the pixels, or the coefficients of the image's Laplacian pyramid "
-            "(STROTSS, NNST: large shapes move as fast as strokes; takes --optimizer "
-            + " or ".join(name for name, entry in OPTIMIZERS.items() if "laplacian" in entry.kinds)
-            + ")",
+            f"(STROTSS, NNST: large shapes move as fast as strokes; takes --optimizer {_LAPLACIAN_TAKERS})",
             choices=PARAMETERIZATIONS,
         ),
     )
@@ -284,12 +284,6 @@ class Settings:
         optimizer_for(self.optimizer, self.parameterization)  # names the optimisers that take the parameterisation
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise ImpastoError(f"device {self.device!r} is unknown: use auto, cpu, cuda, cuda:N or mps", "device")
-
-    def resolved(self) -> Settings:
-        """Deprecated: use `impasto.defaults.resolve(settings)`, which this calls."""
-        from impasto.defaults import resolve
-
-        return resolve(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""
