@@ -20,6 +20,7 @@ import torch
 from benchmarks.common import CONTENT, STYLE, show, squeezenet_weights
 from benchmarks.objectives import pick_device
 from impasto import Iterate, Settings, stylize
+from impasto.defaults import resolve
 from impasto.engine import reference_objective
 
 
@@ -110,7 +111,7 @@ def quality_section(quick: bool, device_name: str, ablations: bool = False) -> d
             }
         )
         show(rows[-1])
-    resolved = candidates(size, evaluations)["default mode"].resolved().to_dict()
+    resolved = resolve(candidates(size, evaluations)["default mode"]).to_dict()
     return {
         "size": size,
         "network": "squeezenet1_1 (real weights)",

@@ -9,8 +9,9 @@ import pytest
 
 FOLDER = Path(__file__).resolve().parents[2] / "benchmarks"
 MODULES = sorted(path.stem for path in FOLDER.glob("*.py") if path.stem != "__init__")
-PUBLIC = {"impasto", "impasto.engine"}
-"""Where impasto's public names live: `impasto` and the engine's `reference_objective`."""
+PUBLIC = {"impasto", "impasto.engine", "impasto.defaults"}
+"""Where impasto's public names live: `impasto`, the engine's `reference_objective` and `Job`, and
+`impasto.defaults.resolve`, the one place defaults are worked out."""
 
 
 def imported(name: str) -> list[ast.ImportFrom | ast.Import]:
