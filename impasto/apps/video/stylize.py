@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -18,10 +18,12 @@ from impasto.apps.video.io import Clip
 from impasto.apps.video.shots import shot_bounds
 from impasto.apps.video.store import FrameKeeper
 from impasto.apps.video.temporal import TemporalLoss, long_term_weights
-from impasto.engine import RunControl, Stylizer
+from impasto.defaults import resolve
+from impasto.engine import Job, StopToken, Stylizer
+from impasto.engine.warm import as_optimised, single_scale, start_palette
 from impasto.errors import ImpastoError
-from impasto.image.color import luminance, pooled_palette, recolor
-from impasto.image.io import to_tensor
+from impasto.image.color import recolor
+from impasto.image.io import ImageInput, to_tensor
 from impasto.settings import Settings
 
 MODES = ("temporal", "warm", "independent")
@@ -73,18 +75,20 @@ class FrameDone:
 def stylize_frames(
     stylizer: Stylizer,
     clip: Clip,
-    style: Any,
+    style: ImageInput | Sequence[ImageInput],
     store: FrameKeeper,
     consistency: Consistency = Consistency(),
     *,
     on_frame: Callable[[FrameDone], None] | None = None,
-    control: RunControl | None = None,
+    stop: StopToken | None = None,
     **overrides: Any,
 ) -> list[np.ndarray]:
     """Stylises the clip's frames in order at their size (`overrides` may not change it) and
     returns the results; frames already in `store` are reused, new ones saved there. Each
-    shot (see `shot_bounds`) starts afresh: its first frame is run as a still image."""
+    shot (see `shot_bounds`) starts afresh: its first frame is run as a still image. After
+    `stop`, the frame in progress is neither kept nor returned."""
     overrides = {**overrides, "size": max(clip.size)}
+    styles: list[ImageInput] = list(style) if isinstance(style, (list, tuple)) else [cast(ImageInput, style)]
     results: list[np.ndarray] = []
     for first, end in shot_bounds(clip.frames):
         shot = clip.between(first, end)
@@ -95,10 +99,10 @@ def stylize_frames(
             image = (
                 kept
                 if kept is not None
-                else _stylize_frame(stylizer, shot, earlier, style, consistency, control, overrides)
+                else _stylize_frame(stylizer, shot, earlier, styles, consistency, stop, overrides)
             )
-            if control is not None and control.stopped:
-                return results  # a frame cut short is not a finished frame: it is neither kept nor returned
+            if stop is not None and stop.stopped:
+                return results  # a frame cut short is not a finished frame
             if kept is None:
                 store.save(index, image)
             earlier.append(np.asarray(image))
@@ -112,45 +116,41 @@ def _stylize_frame(
     stylizer: Stylizer,
     clip: Clip,
     results: Sequence[np.ndarray],
-    style: Any,
+    styles: list[ImageInput],
     consistency: Consistency,
-    control: RunControl | None,
+    stop: StopToken | None,
     overrides: dict[str, Any],
 ) -> Image.Image:
-    """One frame: as a still image first (or in independent mode), else warm-started."""
+    """One frame as a Job: as a still image first (or in independent mode), else from its
+    warm start at the output size alone."""
     content = Image.fromarray(clip.frames[len(results)])
+    settings = stylizer.given(**overrides)
     if not results or consistency.mode == "independent":
-        return stylizer.run(content, style, control=control, **overrides)
-    start, terms = _warm_start(clip, results, consistency, stylizer.settings_for(**overrides))
+        return Job(settings, content, styles, stop=stop).run(stylizer).image
+    start, terms = _warm_start(clip, results, consistency, resolve(settings))
     if terms:
-        terms = [
-            (name, term, weight * _loss_of(stylizer, content, style, start, overrides)) for name, term, weight in terms
-        ]
-    # one scale: a warm start is already the full-size image a coarse-to-fine run would build up
-    overrides = {**overrides, "scales": 1, "min_size": None, "scale_iterations": None}
-    if consistency.frame_iterations is not None:
-        overrides["iterations"] = consistency.frame_iterations
-    return stylizer.run(content, style, start=start, extra_terms=terms, control=control, **overrides)
+        scale = _loss_of(stylizer, content, styles[0], start, overrides)
+        terms = [(name, term, weight * scale) for name, term, weight in terms]
+    warm = single_scale(settings, consistency.frame_iterations)
+    return Job(warm, content, styles, stop=stop, start=start, extra_terms=terms).run(stylizer).image
 
 
 def _warm_start(
     clip: Clip, results: Sequence[np.ndarray], consistency: Consistency, settings: Settings
 ) -> tuple[torch.Tensor, list[tuple[str, TemporalLoss, float]]]:
     """Frame t's starting image (each pixel from the nearest earlier result that saw it, moved
-    along the flow; pixels none saw from frame t itself, in the last result's colours under
-    `--init palette`) and its temporal term, if any."""
+    along the flow; pixels none saw from frame t itself, as a start from the content would
+    take it, in the last result's colours under `--init palette`) and its temporal term, if any."""
     index = len(results)
-    grey = settings.preserve_color == "luminance"  # the run optimises the luminance only
     earlier = 1 if consistency.mode == "warm" else min(consistency.long_term, index)
     frames = clip.flow_frames
     motions = [motion(frames[index], frames[index - k], clip.size) for k in range(1, earlier + 1)]
-    warped = torch.cat([_warped(results[index - k], m, grey) for k, m in enumerate(motions, 1)])
+    warped = torch.cat([_warped(results[index - k], m, settings) for k, m in enumerate(motions, 1)])
     seen = long_term_weights([torch.from_numpy(m.visible)[None] for m in motions])
-    now = to_tensor(Image.fromarray(clip.frames[index]))
-    if grey:
-        now = luminance(now)
-    elif settings.init == "palette" and settings.preserve_color == "none":
-        now = recolor(now, *pooled_palette([to_tensor(Image.fromarray(results[-1]))], [1.0]))
+    now = as_optimised(to_tensor(Image.fromarray(clip.frames[index])), settings)
+    palette = start_palette(settings, [to_tensor(Image.fromarray(results[-1]))], [1.0])
+    if palette is not None:
+        now = recolor(now, *palette)
     start = (seen * warped).sum(0, keepdim=True) + (1 - seen.sum(0, keepdim=True)) * now
     if consistency.mode != "temporal" or consistency.temporal_weight == 0:
         return start, []
@@ -160,16 +160,14 @@ def _warm_start(
 
 @torch.no_grad()
 def _loss_of(
-    stylizer: Stylizer, content: Image.Image, style: Any, start: torch.Tensor, overrides: dict[str, Any]
+    stylizer: Stylizer, content: Image.Image, style: ImageInput, start: torch.Tensor, overrides: dict[str, Any]
 ) -> float:
     """The content and style loss of the starting image (the first style's, if several): the
     scale the temporal term is weighted against."""
-    first = style[0] if isinstance(style, (list, tuple)) else style
-    objective = stylizer.objective(content, first, **overrides)
+    objective = stylizer.objective(content, style, **overrides)
     return float(objective(start.to(stylizer.device))["total"])
 
 
-def _warped(result: np.ndarray, moved: Motion, grey: bool) -> torch.Tensor:
-    """An earlier result moved onto the current frame's grid (its luminance when only that is optimised)."""
-    pixels = to_tensor(Image.fromarray(result))
-    return warp(luminance(pixels) if grey else pixels, moved.flow).clamp(0, 1)
+def _warped(result: np.ndarray, moved: Motion, settings: Settings) -> torch.Tensor:
+    """An earlier result moved onto the current frame's grid, as the run optimises it."""
+    return warp(as_optimised(to_tensor(Image.fromarray(result)), settings), moved.flow).clamp(0, 1)
