@@ -4,14 +4,12 @@ per finished job (failures even with --quiet)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
 from tqdm import tqdm
 
 from impasto.apps.batch.plan import Job
 from impasto.apps.batch.results import Outcome
-from impasto.engine import Iterate
 from impasto.record.progress import Progress
 
 
@@ -36,7 +34,7 @@ class BatchDisplay:
         )
         self._job: Progress | None = None
 
-    def watch(self, job: Job) -> Callable[[Iterate], None]:
+    def watch(self, job: Job) -> Progress:
         """The progress callback of a job that starts now (the local backend runs one at a time)."""
         self._end_job()
         self.bar.set_postfix_str(job.output.name)

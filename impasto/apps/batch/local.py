@@ -1,4 +1,5 @@
-"""The local backend: one Stylizer, loaded once, runs the batch's jobs one after another."""
+"""The local backend: one Stylizer, loaded once, runs the batch's jobs one after another, each
+as an engine `Job` that reads its photo and style from their files."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Callable, Iterable, Iterator
 
 from impasto.apps.batch.plan import Job
 from impasto.apps.batch.results import Outcome, ResultWriter, failed
-from impasto.engine import Iterate, Stylizer
-from impasto.image.io import load_image
+from impasto.apps.tally import RunTally
+from impasto.engine import Callback, Stylizer
+from impasto.engine import Job as Run
 
-Watch = Callable[[Job], Callable[[Iterate], None]]
+Watch = Callable[[Job], Callback]
 """Gives the progress callback of a job as it starts."""
 
 
@@ -18,17 +20,13 @@ def run_local(stylizer: Stylizer, jobs: Iterable[Job], writer: ResultWriter, wat
     """Runs each job and saves its result; a job that fails is reported and the next one goes on."""
     device = str(stylizer.device)
     for job in jobs:
-        final: dict[str, float] = {}
-        show = watch(job)
-
-        def callback(it: Iterate, final: dict[str, float] = final, show: Callable[[Iterate], None] = show) -> None:
-            final.update(it.losses)
-            show(it)
-
+        tally = RunTally()
+        run = Run(stylizer.settings, job.content, [job.style], [tally, watch(job)])
         began = time.perf_counter()
         try:
-            image = stylizer.run(load_image(job.content), load_image(job.style), callback=callback)
+            finish = run.run(stylizer)
         except Exception as error:  # a bad input (or a run out of memory) fails this job only
             yield failed(job, error)
             continue
-        yield writer.save(job, image, final, time.perf_counter() - began, device)
+        seconds = time.perf_counter() - began
+        yield writer.save(job, finish.image, tally.losses, seconds, device, tally.checksums)

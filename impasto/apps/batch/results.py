@@ -59,8 +59,17 @@ class ResultWriter:
         self.weights_sha256 = weights_sha256
         self.masks = mask_checksums(settings)  # kept in the record: an edited mask makes the result stale
 
-    def save(self, job: Job, image: Image.Image, losses: Mapping[str, float], seconds: float, device: str) -> Outcome:
-        """Writes the job's image atomically; an error while saving fails only this job."""
+    def save(
+        self,
+        job: Job,
+        image: Image.Image,
+        losses: Mapping[str, float],
+        seconds: float,
+        device: str,
+        checksums: Mapping[str, str] | None = None,
+    ) -> Outcome:
+        """Writes the job's image atomically; an error while saving fails only this job.
+        `checksums` (path -> SHA-256) are those of the inputs as the run read them."""
         try:
             record = build_record(
                 self.settings,
@@ -70,6 +79,7 @@ class ResultWriter:
                 device=device,
                 weights_sha256=self.weights_sha256,
                 resolved=self.resolved,
+                checksums=checksums,
                 extra={"batch": {"seconds": seconds, "losses": dict(losses), "masks": self.masks}},
             )
             save_with_record(image, job.output, record)

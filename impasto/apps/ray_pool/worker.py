@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 
 from impasto import __version__
-from impasto.engine import Iterate, Stylizer
+from impasto.apps.tally import RunTally
+from impasto.engine import Job, Stylizer
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
 
@@ -41,15 +42,11 @@ class PoolJob:
     key: Any = None
 
     def run(self, stylizer: Stylizer) -> PoolResult:
-        """The stylised image as PNG bytes, with its final weighted losses."""
-        final: dict[str, float] = {}
-
-        def keep(it: Iterate) -> None:
-            final.update(it.losses)
-
+        """The stylised image as PNG bytes, with its final weighted losses: one engine `Job`."""
+        tally = RunTally()
         styles = [decode(style) for style in self.styles]
-        image = stylizer.run(decode(self.content), styles, callback=keep, **self.overrides)
-        return PoolResult(self.key, png=encode_png(image), losses=final)
+        finish = Job(stylizer.given(**self.overrides), decode(self.content), styles, [tally]).run(stylizer)
+        return PoolResult(self.key, png=encode_png(finish.image), losses=tally.losses)
 
 
 @dataclass(frozen=True)
