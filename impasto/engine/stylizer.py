@@ -127,6 +127,7 @@ class Stylizer:
         """The engine's stages of a checked run: the network and its targets, then for each
         scale its objective and optimisation, then the final colour step."""
         settings = plan.settings
+        assert settings.lr is not None and settings.ema_decay is not None  # resolved
         network, extractor = self._network(plan)
         budget = memory_budget(self.device, settings.max_memory)
         callbacks.present = (
