@@ -21,6 +21,7 @@ from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder, input_checksums
 from impasto.apps.video.stylize import Consistency, FrameDone, stylize_frames
+from impasto.defaults import resolve
 from impasto.engine import Stylizer
 from impasto.engine.preflight import settings_reads
 from impasto.image.io import read_image
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     output = check_video_path(args.output or f"{Path(args.video).stem}_{Path(args.style[0]).stem}.mp4")
     consistency = Consistency(args.mode, args.temporal_weight, args.frame_iterations, args.long_term)
     cut = Cut(args.start, args.frames, args.every)
-    settings.resolved()  # settings errors before the video is decoded
+    resolve(settings)  # settings errors before the video is decoded
     _check_outputs(args, settings, output)
     check_weights(settings, args)
     local = args.backend == "local"  # Ray's workers load the network, each for itself
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     clip = read_clip(args.video, settings.size, cut)
     settings = dataclasses.replace(settings, size=max(clip.size))  # even sides for H.264 may move it by a pixel
     checksums = input_checksums(clip.digest, [s.sha256 for s in styles], settings)
-    described = _describe(settings.resolved(), consistency, cut, checksums)
+    described = _describe(resolve(settings), consistency, cut, checksums)
     store = FrameStore(frames_folder(output), described, _input_names(args, settings))
     store.check()  # kept frames of other inputs or options stop the run before the network is built
     stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
