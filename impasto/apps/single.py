@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def stylize_files(args: argparse.Namespace) -> int:
     check_weights(settings)
     output, options = output_path(args), options_from(args)
     resumed = Path(args.resume) if args.resume else None
-    description = run_description(settings, args.content, args.style, output, options)
+    description = functools.partial(run_description, settings, args.content, args.style, output, options)
     callbacks, _ = recorders(
         options, output, replace=bool(args.overwrite or checkpoint), description=description, resumed=resumed
     )

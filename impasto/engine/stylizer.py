@@ -15,6 +15,7 @@ from impasto.engine.job import ExtraTerm, Job
 from impasto.engine.plan import Plan
 from impasto.engine.pyramid import Pyramid
 from impasto.engine.targets import ScaleInputs, build_objective, scale_inputs
+from impasto.engine.warm import start_palette
 from impasto.errors import ImpastoError
 from impasto.features.calibrate import calibrate
 from impasto.features.devices import select_device
@@ -22,7 +23,7 @@ from impasto.features.networks import FeatureExtractor
 from impasto.features.precision import Precise, resolve_precision, uses_channels_last
 from impasto.features.registry import build_extractor, spec
 from impasto.features.weights import Progress, load_weights
-from impasto.image.color import combine_luminance, pooled_palette
+from impasto.image.color import combine_luminance
 from impasto.image.initial import initial_image
 from impasto.image.io import ImageInput, as_image, resize_longest, to_image, to_tensor
 from impasto.losses.objective import Objective, layers_of
@@ -215,7 +216,7 @@ class Stylizer:
         from the content as it is."""
         settings, content, start = plan.settings, inputs.content, plan.start
         if start is None:
-            palette = pooled_palette(inputs.styles, plan.blend) if settings.preserve_color == "none" else None
+            palette = start_palette(settings, inputs.styles, plan.blend)
             return initial_image(settings.init, content, settings.init_noise_ratio, settings.seed, palette)
         pixels = start if isinstance(start, torch.Tensor) else to_tensor(as_image(start, "start image"), content.device)
         return Pyramid.upsample(pixels.to(content.device, torch.float32), content)

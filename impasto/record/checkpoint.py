@@ -23,7 +23,7 @@ import torch
 from impasto.atomic import write_bytes_atomic
 from impasto.errors import ImpastoError
 from impasto.files import open_input
-from impasto.optim.callbacks import Callback, Finish
+from impasto.optim.callbacks import Callback, Finish, RunStart
 from impasto.optim.events import Iterate, Resume, Snapshot
 from impasto.planned import Planned
 
@@ -181,6 +181,7 @@ class CheckpointWriter(Callback):
     snapshot taken before any recorder saw that iteration, so the saved histories stop just
     before the iteration the resumed run repeats first.
 
+    `run` gives the run's description (inputs, output, settings, options), asked when it starts.
     When the run finishes, the checkpoint (now of no use) is removed unless `keep`; when it is
     interrupted, the note tells how to continue. `resumed` is the checkpoint the run came from.
     """
@@ -189,7 +190,7 @@ class CheckpointWriter(Callback):
         self,
         path: Path,
         every: int,
-        run: dict[str, Any],
+        run: Callable[[], dict[str, Any]],
         *,
         keep: bool = False,
         resumed: Path | None = None,
@@ -197,13 +198,17 @@ class CheckpointWriter(Callback):
     ) -> None:
         if every < 1:
             raise ImpastoError(f"checkpoint_every must be at least 1, got {every}", "checkpoint_every")
-        self.path, self.every, self.run = path, every, run
+        self.path, self.every, self.describe = path, every, run
+        self.run: dict[str, Any] = {}
         self.keep, self.resumed, self.warn = keep, resumed, warn
         self.saved_at: tuple[int, int] | None = None
         self.failing = False
 
     def outputs(self) -> list[Planned]:
         return [Planned(self.path, "checkpoint_every", "the checkpoint")]
+
+    def on_run_start(self, start: RunStart) -> None:
+        self.run = self.describe()
 
     def wants_snapshot(self, it: Iterate) -> bool:
         return not (it.iteration == 0 or it.iteration % self.every or it.iteration >= it.iterations)

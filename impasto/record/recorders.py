@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,13 @@ def recorders(
     output: Path,
     *,
     replace: bool = False,
-    description: dict[str, Any] | None = None,
+    description: Callable[[], dict[str, Any]] | None = None,
     resumed: Path | None = None,
 ) -> tuple[list[Callback], Provenance]:
     """The callbacks that write what `options` ask for around the result at `output`, and the
-    provenance record they share. `description` is the run as its checkpoints keep it (see
-    `run_description`); `resumed` the checkpoint this run continues."""
+    provenance record they share. `description` gives the run as its checkpoints keep it (see
+    `run_description`), asked once the run's inputs are checked; `resumed` is the checkpoint
+    this run continues."""
     provenance = Provenance()
     progress = Progress(quiet=bool(options.quiet), log_every=options.log_every or 0)
     found: list[Callback] = [provenance, ResultWriter(output, provenance, options.bit_depth, replace)]
@@ -44,7 +46,7 @@ def recorders(
         found.append(FrameSaver(frames_folder(output), options.save_every, provenance.png_text, replace))
     if options.checkpoint_every:
         warn = _warner(progress, bool(options.quiet))
-        run = description or {}
+        run = description or dict
         keep = options.keep_checkpoint
         found.append(
             CheckpointWriter(
@@ -68,7 +70,7 @@ def run_description(
     }
 
 
-def _warner(progress: Progress, quiet: bool) -> Any:
+def _warner(progress: Progress, quiet: bool) -> Callable[[str], None]:
     """A problem the run survives (a checkpoint that could not be written), shown at once."""
 
     def warn(message: str) -> None:

@@ -22,8 +22,8 @@ from corpus.hostile import Corpus
 from corpus.pictures import FORMATS, noise, over_white
 from PIL import Image, ImageOps
 
+import impasto.apps.single
 import impasto.apps.video.command
-import impasto.engine
 from impasto.apps.cli import main
 from impasto.errors import ImpastoError
 from impasto.image.convert import to_8bit
@@ -58,7 +58,7 @@ def test_hostile_command_line_gives_one_line_before_any_work(name, tmp_path, cap
     try:
         case = {**CASES, **APP_CASES}[name](corpus)
         if not case.after_weights:
-            monkeypatch.setattr(impasto.engine, "Stylizer", NoWork)
+            monkeypatch.setattr(impasto.apps.single, "Stylizer", NoWork)
             monkeypatch.setattr(impasto.apps.video.command, "Stylizer", NoWork)
         before = snapshot(tmp_path)
         try:
