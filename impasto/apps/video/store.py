@@ -13,10 +13,10 @@ from typing import Any, Protocol
 from PIL import Image
 
 from impasto.atomic import write_text_atomic
+from impasto.engine.preflight import mask_checksums
 from impasto.errors import ImpastoError
 from impasto.features.weights import weights_sha256
 from impasto.image.io import load_image, save_image
-from impasto.engine.preflight import mask_checksums
 from impasto.settings import Settings
 
 RUN_FILE = "run.json"
