@@ -19,7 +19,7 @@ from impasto.apps.batch.resume import Finished
 from impasto.apps.batch.summary import write_contact_sheets, write_jobs_csv
 from impasto.apps.commands.backend import check_backend, check_weights
 from impasto.apps.commands.options import settings_from
-from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
+from impasto.apps.interrupts import as_interrupted
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
 
@@ -37,10 +37,9 @@ def run(args: argparse.Namespace) -> int:
     todo = [job for job in jobs if job not in outcomes]
     display = BatchDisplay(len(jobs), len(outcomes), quiet=args.quiet, log_every=args.log_every)
     try:
-        with sigterm_interrupts():
-            for outcome in _run(args, settings, todo, display):
-                outcomes[outcome.job] = outcome
-                display.finished(outcome)
+        for outcome in _run(args, settings, todo, display):
+            outcomes[outcome.job] = outcome
+            display.finished(outcome)
     except KeyboardInterrupt as error:  # the summary still lists what was done, and what was not run
         display.close()
         summary, written = _summarise(jobs, outcomes, out)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
 from impasto.apps.commands.errors import one_line
-from impasto.apps.interrupts import as_interrupted
+from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
 
 Shared = Literal["overwrite", "quiet"]
 SHARED_FLAGS: dict[Shared, tuple[str, ...]] = {"overwrite": ("--overwrite",), "quiet": ("-q", "--quiet")}
@@ -84,7 +84,8 @@ def execute(choose: Callable[[], tuple[Command, Sequence[str]]]) -> int:
             args = command.parser().parse_args(argv)
             for module in command.preload:
                 importlib.import_module(module)
-        return command.run(args)
+        with sigterm_interrupts():  # SIGTERM stops a run as Ctrl-C does: it saves what there is
+            return command.run(args)
     except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM where the run turned it into one
         stopped = as_interrupted(error)
         print(f"impasto: {stopped.message}", file=sys.stderr)

@@ -8,7 +8,6 @@ from impasto import __version__
 from impasto.apps.commands.base import Command, OneLineParser
 from impasto.apps.commands.options import output_arguments, settings_arguments
 from impasto.apps.commands.registry import SUBCOMMANDS
-from impasto.apps.interrupts import sigterm_interrupts
 
 
 class StylizeCommand(Command):
@@ -46,5 +45,4 @@ class StylizeCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         from impasto.apps.single import stylize_files
 
-        with sigterm_interrupts():  # SIGTERM stops the job as Ctrl-C does: it saves what there is
-            return stylize_files(args)
+        return stylize_files(args)

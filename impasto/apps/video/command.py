@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from impasto.apps.commands.backend import check_backend, check_weights
 from impasto.apps.commands.options import settings_from
-from impasto.apps.interrupts import as_interrupted, sigterm_interrupts
+from impasto.apps.interrupts import as_interrupted
 from impasto.apps.video.io import Clip, Cut, check_video_path, read_clip, write_video
 from impasto.apps.video.store import FrameStore, frames_folder, input_checksums
 from impasto.apps.video.stylize import Consistency, FrameDone, stylize_frames
@@ -100,16 +100,15 @@ def run(args: argparse.Namespace) -> int:
     store.check()  # kept frames of other inputs or options stop the run before the network is built
     stylizer = Stylizer(settings, download_progress=None if args.quiet else DownloadBar()) if local else None
     store.open()
-    with sigterm_interrupts():
-        with tqdm(total=len(clip.frames), unit="frame", disable=args.quiet, file=sys.stderr) as bar:
-            try:
-                images = [s.image for s in styles]
-                results = _stylize(args, stylizer or settings, clip, images, store, consistency, _progress(bar))
-            except KeyboardInterrupt as error:
-                kept = sum(1 for _ in store.folder.glob("[0-9]*.png"))
-                message = f"interrupted: {kept} of {len(clip.frames)} frames kept in {store.folder}"
-                raise as_interrupted(error).with_message(f"{message}; run the same command to go on") from None
-        write_video(results, output, clip)
+    with tqdm(total=len(clip.frames), unit="frame", disable=args.quiet, file=sys.stderr) as bar:
+        try:
+            images = [s.image for s in styles]
+            results = _stylize(args, stylizer or settings, clip, images, store, consistency, _progress(bar))
+        except KeyboardInterrupt as error:
+            kept = sum(1 for _ in store.folder.glob("[0-9]*.png"))
+            message = f"interrupted: {kept} of {len(clip.frames)} frames kept in {store.folder}"
+            raise as_interrupted(error).with_message(f"{message}; run the same command to go on") from None
+    write_video(results, output, clip)
     if not args.quiet:
         print(f"wrote {output}: {len(results)} frames at {clip.fps:g} fps (frames in {store.folder})", file=sys.stderr)
     return 0
