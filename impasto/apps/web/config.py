@@ -48,6 +48,9 @@ class ServerConfig:
     device: str = "auto"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_size: int = MAX_SIZE
+    token: str | None = field(default=None, repr=False)
+    """The token every request must carry (`impasto.apps.web.auth`); None: none asked for,
+    as on loopback by default. Kept out of the repr, so that no message or log shows it."""
 
     @property
     def url(self) -> str:

@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from impasto.apps.web import form
+from impasto.apps.web.auth import TokenGate
 from impasto.apps.web.config import ServerConfig, is_loopback
 from impasto.apps.web.events import EventHub, stream
 from impasto.apps.web.guard import Guard
@@ -200,7 +201,11 @@ async def _dropped(request: Request, exc: Exception) -> Response:
 def create_app(config: ServerConfig, stylizers: Stylizers | None = None, hub: EventHub | None = None) -> Guard:
     """The web app (an ASGI app) for one data folder, whose lock it takes at once (see
     `Store`); `stylizers` may be shared between apps (the tests load each network once);
-    closing `hub` ends every event stream (the server does so on Ctrl-C)."""
+    closing `hub` ends every event stream (the server does so on Ctrl-C). With a token in
+    `config`, every route asks for it (see `impasto.apps.web.auth`)."""
     api = Api(config, stylizers or Stylizers(config), hub or EventHub())
     app = Starlette(routes=api.routes(), lifespan=api.lifespan, exception_handlers={ClientDisconnect: _dropped})
-    return Guard(app, local_only=is_loopback(config.host))
+    # the Guard first: a foreign Host or a cross-site write is refused before any token is
+    # looked at, and its headers go on every answer, the gate's refusals included
+    gated = app if config.token is None else TokenGate(app, config.token)
+    return Guard(gated, local_only=is_loopback(config.host))
