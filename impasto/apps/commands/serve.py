@@ -27,9 +27,14 @@ class ServeCommand(Command):
             "--host",
             default=DEFAULT_HOST,
             help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; "
-            "0.0.0.0 opens the page to your network)",
+            "0.0.0.0 opens the page to your network, to those given its token)",
         )
         parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+        parser.add_argument(
+            "--token",
+            help="the token every request must carry (default: $IMPASTO_TOKEN, else one generated when --host is "
+            "not loopback, and none on loopback); the address printed at start-up holds it",
+        )
         parser.add_argument(
             "--data",
             type=Path,

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from impasto.apps.web.auth import address, server_token
 from impasto.apps.web.config import (
     ServerConfig,
     default_data_folder,
@@ -46,6 +47,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         device=args.device,
         max_upload_bytes=args.max_upload_mb * 2**20,
         max_size=args.max_size,
+        token=server_token(args.host, args.token),
     )
 
 
@@ -78,13 +80,14 @@ def serve(config: ServerConfig) -> int:
     with serving.listening_socket(config.host, config.port) as sock:
         if not is_loopback(config.host):
             print(
-                f"impasto: warning: listening on {config.host}: anyone who can reach this machine on port "
-                f"{config.port} can upload images and run jobs",
+                f"impasto: listening on {config.host}: only a browser given the token below gets in; beyond a "
+                "trusted network, put a reverse proxy with TLS in front (see the web app's docs)",
                 file=sys.stderr,
                 flush=True,
             )
         hub = EventHub()
         app = create_app(config, hub=hub)
-        print(f"impasto: serving {config.url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
+        url = address(config.url, config.token)  # the one place the token is shown
+        print(f"impasto: serving {url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
         serving.run(app, sock, on_exit=hub.close)
     return 0

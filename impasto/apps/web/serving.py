@@ -75,6 +75,9 @@ class Server(uvicorn.Server):
 
 
 def run(app: ASGIApp, sock: socket.socket, on_exit: Callable[[], None]) -> None:
-    """Serves `app` on the bound `sock` until Ctrl-C (or SIGTERM)."""
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS, server_header=False)
+    """Serves `app` on the bound `sock` until Ctrl-C (or SIGTERM). No access log: its request
+    lines would carry the `?token=` of a first visit."""
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_SECONDS, server_header=False
+    )
     Server(config, on_exit).run(sockets=[sock])

@@ -1,6 +1,7 @@
 """`impasto serve` as a user runs it: where it listens, what it prints, where it keeps data,
 and its one-line errors."""
 
+import re
 import socket
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_serve_listens_on_loopback_only_and_prints_its_address(site):
     assert site.process.returncode == 130
 
 
-def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_path, squeezenet_weights):
+def test_serve_asks_for_a_token_beyond_loopback(monkeypatch, capsys, tmp_path, squeezenet_weights):
     from impasto.apps.web import serving
 
     bound = []
@@ -44,6 +45,7 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
     port = free_port()
     data = tmp_path / "runs"
     monkeypatch.setenv("IMPASTO_OFFLINE", "1")  # VGG-19's weights are not asked for: the page starts with SqueezeNet
+    monkeypatch.delenv("IMPASTO_TOKEN", raising=False)  # the token is generated
     argv = [
         "serve",
         "--model",
@@ -60,10 +62,11 @@ def test_serve_warns_when_listening_beyond_loopback(monkeypatch, capsys, tmp_pat
     assert main(argv) == 0
     out, err = capsys.readouterr()
     assert err == (
-        f"impasto: warning: listening on 0.0.0.0: anyone who can reach this machine on port {port} "
-        "can upload images and run jobs\n"
+        "impasto: listening on 0.0.0.0: only a browser given the token below gets in; beyond a trusted network, "
+        "put a reverse proxy with TLS in front (see the web app's docs)\n"
     )
-    assert out == f"impasto: serving http://0.0.0.0:{port}  (data: {data}; Ctrl-C to stop)\n"
+    token = re.fullmatch(rf"impasto: serving http://0\.0\.0\.0:{port}/\?token=([\w-]{{43}})  \(data: .*\n", out)[1]
+    assert out == f"impasto: serving http://0.0.0.0:{port}/?token={token}  (data: {data}; Ctrl-C to stop)\n"
     assert bound == [("0.0.0.0", port)]  # the address was taken before the server ran
 
 
@@ -89,6 +92,7 @@ def test_serve_help_names_its_options(capsys):
         "--weights-vgg19",
         "--weights-squeezenet1_1",
         "--device",
+        "--token",
         "--max-upload-mb",
         "--max-size",
     ):
