@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     from impasto.settings import Settings
 
 
-def backend_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
-    """--backend, --address and --workers: where the `unit`s (jobs, shots) run."""
+def backend_arguments(
+    parser: argparse.ArgumentParser, unit: str, workers_help: str | None = None
+) -> argparse._ArgumentGroup:
+    """--backend, --address and --workers: where the `unit`s (jobs, shots) run; the group, for
+    a command to add its own scaling options to."""
     cluster = parser.add_argument_group("scaling out")
     cluster.add_argument(
         "--backend",
@@ -28,7 +31,8 @@ def backend_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
         help="Ray cluster to join ('auto' or HOST:PORT; default: $RAY_ADDRESS, else a local Ray started for this run)",
     )
     cluster.add_argument("--workers", type=int, metavar="N",
-                         help="Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")  # fmt: skip
+                         help=workers_help or "Ray workers, each holding the network once (default: one per GPU, else one per 2 CPUs)")  # fmt: skip
+    return cluster
 
 
 def check_backend(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from impasto.apps.commands.backend import backend_arguments
 from impasto.apps.commands.base import Command
 
 
@@ -59,7 +60,9 @@ class ServeCommand(Command):
                 "downloaded once)",
             )
         parser.add_argument(
-            "--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (default); jobs run one at a time"
+            "--device",
+            default="auto",
+            help="cpu, cuda, cuda:N, mps, or auto (default: each local worker on its own GPU where there are several)",
         )
         parser.add_argument(
             "--max-upload-mb",
@@ -74,6 +77,18 @@ class ServeCommand(Command):
             default=MAX_SIZE,
             metavar="PX",
             help="largest output size a page may ask for (default: %(default)s)",
+        )
+        scaling = backend_arguments(
+            parser,
+            "jobs",
+            workers_help="jobs run at once, each on its own worker (default: one per GPU, else 1; with --backend "
+            "ray: one Ray worker per GPU, else one per 2 CPUs)",
+        )
+        scaling.add_argument(
+            "--cpus-per-worker",
+            type=int,
+            metavar="N",
+            help="CPUs each Ray worker reserves, and its torch threads (default: the cluster's CPUs shared evenly)",
         )
 
     def run(self, args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from impasto.apps.web.auth import address, server_token
 from impasto.apps.web.config import (
@@ -25,6 +26,7 @@ from impasto.settings import Settings
 
 def config_from(args: argparse.Namespace) -> ServerConfig:
     """The server's configuration, with each weights file checked to exist now, not at the first job."""
+    scaling = _scaling(args)
     weights = {model: getattr(args, f"weights_{model}") for model in MODELS if getattr(args, f"weights_{model}")}
     if args.weights:
         weights[args.model or Settings.model] = args.weights
@@ -48,7 +50,26 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
         max_upload_bytes=args.max_upload_mb * 2**20,
         max_size=args.max_size,
         token=server_token(args.host, args.token),
+        **scaling,
     )
+
+
+def _scaling(args: argparse.Namespace) -> dict[str, Any]:
+    """Where and how many jobs run at once, refused in one line when it cannot be."""
+    for name in ("workers", "cpus_per_worker"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ImpastoError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.backend == "local" and (args.address or args.cpus_per_worker):
+        raise ImpastoError(
+            "--address and --cpus-per-worker are for --backend ray: add --backend ray, or leave them out"
+        )
+    return {
+        "workers": args.workers,
+        "backend": args.backend,
+        "address": args.address,
+        "cpus_per_worker": args.cpus_per_worker,
+    }
 
 
 def _start_model(chosen: str | None, states: dict[str, Availability]) -> str:

@@ -48,6 +48,14 @@ class ServerConfig:
     device: str = "auto"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_size: int = MAX_SIZE
+    workers: int | None = None
+    """Jobs run at once: None is one per GPU here (one on a CPU), or one per Ray worker."""
+    backend: str = "local"
+    """Where jobs run: "local" (this process, one thread per worker) or "ray" (Ray actors)."""
+    address: str | None = None
+    """The Ray cluster to join (None: $RAY_ADDRESS, else a local Ray started by the server)."""
+    cpus_per_worker: int | None = None
+    """CPUs Ray reserves for each worker (None: as `impasto batch` sizes its workers)."""
     token: str | None = field(default=None, repr=False)
     """The token every request must carry (`impasto.apps.web.auth`); None: none asked for,
     as on loopback by default. Kept out of the repr, so that no message or log shows it."""

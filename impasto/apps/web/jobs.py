@@ -100,9 +100,9 @@ class Runner:
         return self.store.get(job_id)
 
     def snapshot(self) -> dict[str, Any]:
-        """The state a page starts from: every job, and the running one's progress."""
+        """The state a page starts from: every job, and the running jobs' progress (a list)."""
         live = self.live
-        return {"type": "hello", "jobs": self.store.all(), "live": live.snapshot() if live is not None else None}
+        return {"type": "hello", "jobs": self.store.all(), "live": [live.snapshot()] if live is not None else []}
 
     def _changed(self, job: dict[str, Any]) -> dict[str, Any]:
         self.hub.publish({"type": "job", "job": job})
