@@ -70,10 +70,11 @@ def drop_file(page, selector, path):
 
 
 def watch_preview(page):
+    """Counts the distinct images the live cards show (window.previews), cards made later included."""
     page.evaluate("""() => {
         window.previews = new Set();
-        const img = document.getElementById("preview");
-        new MutationObserver(() => window.previews.add(img.src)).observe(img, { attributes: true, attributeFilter: ["src"] });
+        new MutationObserver((changes) => changes.forEach((change) => window.previews.add(change.target.src)))
+            .observe(document.getElementById("live"), { subtree: true, attributes: true, attributeFilter: ["src"] });
     }""")
 
 
@@ -94,15 +95,15 @@ def test_a_run_from_upload_to_download_and_gallery(tab, shots, tmp_path):
     tab.wait_for_function("() => window.previews.size >= 3", timeout=WAIT_MS)  # the image changed at least twice
     tab.wait_for_function("() => document.querySelectorAll('#queue li').length === 1")
     tab.wait_for_function("() => document.querySelector('#queue .state')?.innerText === 'RUNNING'", timeout=WAIT_MS)
-    assert tab.inner_text("#progress-text").startswith("Iteration ")
+    assert tab.inner_text("#live .progress-text").startswith("Iteration ")
     tab.wait_for_timeout(600)
     tab.screenshot(path=shots / "web-running.png")
-    tab.click("#stop")
-    tab.wait_for_selector("#live-downloads a", timeout=WAIT_MS)
-    assert tab.inner_text("#live-message").startswith("stopped: stopped at iteration")
+    tab.click("#live .stop")
+    tab.wait_for_selector("#live .downloads a", timeout=WAIT_MS)
+    assert tab.inner_text("#live .message").startswith("stopped: stopped at iteration")
 
     with tab.expect_download() as download:
-        tab.click("#live-downloads a:has-text('Result (PNG)')")
+        tab.click("#live .downloads a:has-text('Result (PNG)')")
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

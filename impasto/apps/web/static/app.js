@@ -1,13 +1,13 @@
-// The page: the new-run form, the live view of the running job (fed by server-sent events),
-// the queue and the gallery of past runs.
-import { drawLosses } from "./chart.js";
+// The page: the new-run form, one live card per running job (fed by server-sent events and
+// kept by job id), the queue and the gallery of past runs.
 import { ImageSlot, SettingsForm, clearErrors, el, showError } from "./form.js";
+import { LiveCard } from "./live.js";
+import { ACTIVE, downloads, fileUrl, names, summary, when } from "./runs.js";
 
-const ACTIVE = ["queued", "running"];
-const FILES = [["result.png", "Result (PNG)"], ["animation.gif", "Animation (GIF)"], ["comparison.png", "Comparison"]];
 const $ = (id) => document.getElementById(id);
 
-const state = { jobs: new Map(), shown: null, points: [], parent: null };
+// cards: the live card of each running job, and of the last run once nothing runs.
+const state = { jobs: new Map(), cards: new Map(), last: null, parent: null };
 let form, content, styles, models;
 
 async function start() {
@@ -18,7 +18,7 @@ async function start() {
   content = new ImageSlot("content", false, schema.max_upload_bytes, updateStart);
   styles = new ImageSlot("styles", true, schema.max_upload_bytes, updateStart);
   $("start").addEventListener("click", submit);
-  $("stop").addEventListener("click", () => state.shown && stopJob(state.shown));
+  window.addEventListener("resize", () => state.cards.forEach((card) => card.draw()));
   updateStart();
   listen();
 }
@@ -49,24 +49,39 @@ async function submit() {
   }
 }
 
+// Stops a running job or cancels a queued one; true when the server took it.
 async function stopJob(id) {
-  const response = await fetch(`/api/jobs/${id}/stop`, { method: "POST" });
-  if (response.ok) upsert(await response.json());
+  try {
+    const response = await fetch(`/api/jobs/${id}/stop`, { method: "POST" });
+    if (response.ok) upsert(await response.json());
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 // Server-sent events: "hello" (everything now), then job changes, progress and previews.
 function listen() {
   const source = new EventSource("/api/events");
   source.onopen = () => setConnection("connected", "ok");
-  source.onerror = () => setConnection("reconnecting…", "down");
+  source.onerror = () => { setConnection("reconnecting…", "down"); checkToken(source); };
   source.onmessage = (message) => {
     const event = JSON.parse(message.data);
     if (event.type === "hello") hello(event);
     else if (event.type === "job") upsert(event.job);
-    else if (event.type === "progress") progress(event);
-    else if (event.type === "preview" && event.job === state.shown) $("preview").src = event.image;
+    else if (event.type === "progress") liveCard(event.job)?.progress(event);
+    else if (event.type === "preview") liveCard(event.job)?.preview(event.image);
     else if (event.type === "resync") { source.close(); listen(); }
   };
+}
+
+// A stream refused for its token (the server restarted with another one) would retry forever.
+async function checkToken(source) {
+  const answer = await fetch("/api/config").catch(() => null);
+  if (answer && (answer.status === 401 || answer.status === 403)) {
+    source.close();
+    setConnection("open the link with the token that impasto serve printed", "down");
+  }
 }
 
 function setConnection(text, kind) {
@@ -76,52 +91,30 @@ function setConnection(text, kind) {
 
 function hello(event) {
   state.jobs = new Map(event.jobs.map((job) => [job.id, job]));
-  if (event.live) {
-    show(event.live.job);
-    state.points = event.live.points;
-    if (event.live.preview) $("preview").src = event.live.preview;
-    progress({ ...event.live, points: [] });
-  } else {
-    const last = event.jobs.find((job) => job.state !== "queued");  // newest first
-    if (last) show(last.id);
-  }
+  state.cards = new Map();
+  for (const snapshot of event.live) liveCard(snapshot.job)?.restore(snapshot);
+  const last = event.jobs.find((job) => !ACTIVE.includes(job.state) && job.state !== "cancelled");  // newest first
+  state.last = last ? last.id : null;
   render();
+  state.cards.forEach((card) => card.draw());
 }
 
 function upsert(job) {
   state.jobs.set(job.id, job);
-  if (job.state === "running" && state.shown !== job.id) {
-    show(job.id);
-    state.points = [];
-    progress({ iteration: 0, iterations: job.settings.iterations || 0, elapsed: 0, eta: null, points: [] });
-  }
+  if (state.cards.has(job.id) && !ACTIVE.includes(job.state)) state.last = job.id;
   render();
 }
 
-// The live card follows the running job, and keeps the last one (with its downloads) once it ends.
-function show(id) {
-  state.shown = id;
-  delete $("preview").dataset.result;
-}
-
-function progress(event) {
-  const job = state.jobs.get(event.job);
-  if (job && job.state === "queued") {  // progress means it runs, even if its "job" event was missed
-    state.jobs.set(job.id, { ...job, state: "running" });
+// The card of a running job, made when first needed: progress may come before its "job" event.
+function liveCard(id) {
+  const job = state.jobs.get(id);
+  if (!job || !ACTIVE.includes(job.state)) return state.cards.get(id);
+  if (job.state === "queued") state.jobs.set(id, { ...job, state: "running" });
+  if (!state.cards.has(id)) {
+    state.cards.set(id, new LiveCard(state.jobs.get(id), models, stopJob));
     render();
   }
-  if (event.job && event.job !== state.shown) show(event.job);
-  state.points.push(...event.points);
-  const share = event.iterations ? event.iteration / event.iterations : 0;
-  $("bar").style.width = `${Math.round(share * 100)}%`;
-  const eta = event.eta === null || event.eta === undefined ? "" : ` · about ${duration(event.eta)} left`;
-  $("progress-text").textContent = `Iteration ${event.iteration} of ${event.iterations} · ${duration(event.elapsed)} elapsed${eta}`;
-  drawLosses($("losses"), state.points);
-}
-
-function duration(seconds) {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return state.cards.get(id);
 }
 
 function render() {
@@ -135,55 +128,33 @@ function render() {
   $("gallery-empty").hidden = done.length > 0;
 }
 
+// Running jobs in the order they were started; once none runs, the last one to end.
 function renderLive() {
-  const job = state.jobs.get(state.shown);
-  $("live-empty").hidden = Boolean(job);
-  $("live-body").hidden = !job;
-  if (!job) return;
-  const running = job.state === "running";
-  $("live-title").textContent = running ? "Now running" : "Last run";
-  $("stop").hidden = !running;
-  $("progress-text").hidden = !running;
-  $("losses").hidden = !running && state.points.length < 2;  // a past run opened later has no curve here
-  $("live-message").textContent = running ? "" : `${job.state}: ${job.message}`;
-  if (!running && job.files.includes("result.png") && $("preview").dataset.result !== job.id) {
-    $("preview").src = fileUrl(job, "result.png");
-    $("preview").dataset.result = job.id;
+  const running = [...state.jobs.values()].filter((job) => job.state === "running").sort((a, b) => a.created - b.created);
+  const lastJob = state.jobs.get(state.last);
+  const shown = running.length || !lastJob ? running : [lastJob];
+  for (const job of shown) {
+    if (!state.cards.has(job.id)) state.cards.set(job.id, new LiveCard(job, models, stopJob));
+    state.cards.get(job.id).update(job);
   }
-  $("live-downloads").replaceChildren(...(running ? [] : downloads(job)));
-}
-
-function fileUrl(job, name, download = false) {
-  return `/api/jobs/${job.id}/files/${name}${download ? "?download" : `?v=${job.finished || 0}`}`;
-}
-
-function downloads(job) {
-  return FILES.filter(([name]) => job.files.includes(name))
-    .map(([name, label]) => el("a", { href: fileUrl(job, name, true), download: "" }, label));
-}
-
-function when(job) {
-  return new Date(job.created * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-}
-
-function names(job) {
-  const styleNames = job.inputs.styles.map((s) => s.name).join(" + ");
-  return `${job.inputs.content.name} × ${styleNames}`;
-}
-
-function summary(job) {
-  const s = job.settings;
-  const parts = [models[job.model] || job.model, s.size && `${s.size} px`, s.iterations && `${s.iterations} it.`,
-    s.style_weight !== undefined && `style ${s.style_weight}`, s.preserve_color && s.preserve_color !== "none" && `colour: ${s.preserve_color}`,
-    s.init && `start: ${s.init}`, s.seed !== undefined && `seed ${s.seed}`];
-  return parts.filter(Boolean).join(" · ");
+  const ids = new Set(shown.map((job) => job.id));
+  for (const id of state.cards.keys()) if (!ids.has(id)) state.cards.delete(id);
+  const nodes = shown.map((job) => state.cards.get(job.id).node);
+  const list = $("live-cards");
+  if (nodes.length !== list.children.length || nodes.some((node, i) => list.children[i] !== node)) {
+    list.replaceChildren(...nodes);
+    state.cards.forEach((card) => card.draw());
+  }
+  list.classList.toggle("several", nodes.length > 1);
+  $("live-title").textContent = running.length ? "Now running" : "Last run";
+  $("live-empty").hidden = nodes.length > 0;
 }
 
 function queueItem(job) {
   const running = job.state === "running";
   return el("li", { "data-job": job.id },
     el("span", { class: `state ${job.state}` }, job.state),
-    el("div", { class: "what" }, el("p", {}, names(job)), el("p", { class: "muted" }, summary(job))),
+    el("div", { class: "what" }, el("p", {}, names(job)), el("p", { class: "muted" }, summary(job, models))),
     el("button", { class: "small", type: "button", onclick: () => stopJob(job.id) }, running ? "Stop" : "Cancel"));
 }
 
@@ -199,7 +170,7 @@ function galleryItem(job) {
         el("span", { class: "muted" }, when(job))),
       el("div", { class: "inputs" }, ...inputs),
       el("p", {}, names(job)),
-      el("p", {}, summary(job)),
+      el("p", {}, summary(job, models)),
       job.message ? el("p", {}, job.message) : null,
       el("div", { class: "downloads" }, ...downloads(job)),
       el("button", { class: "small again", type: "button", onclick: () => runAgain(job) }, "Run again with changes")));

@@ -7,7 +7,7 @@ const DECADES = 5;  // the y axis spans at most this many powers of ten below th
 export function drawLosses(canvas, points) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || canvas.width;
-  const height = Math.round(width * 0.32);
+  const height = Math.max(110, Math.round(width * 0.32));
   canvas.width = width * ratio;
   canvas.height = height * ratio;
   const g = canvas.getContext("2d");
@@ -17,7 +17,8 @@ export function drawLosses(canvas, points) {
   const values = points.flatMap((p) => SERIES.map(([key]) => p[key])).filter((v) => v > 0);
   if (points.length < 2 || !values.length) {
     g.fillStyle = "#6d665e";
-    g.fillText("The losses appear here as the run goes.", PAD.left, height / 2);
+    g.textAlign = "center";
+    g.fillText("The losses appear here as the run goes.", width / 2, height / 2);
     return;
   }
   const top = Math.ceil(Math.log10(Math.max(...values)));
@@ -35,7 +36,6 @@ export function drawLosses(canvas, points) {
     g.stroke();
     g.fillText(`1e${power}`, 8, y(10 ** power) + 4);
   }
-  g.fillText(`iteration ${last}`, width - PAD.right - 80, height - 6);
   let legend = PAD.left + 6;
   for (const [key, colour] of SERIES) {
     g.strokeStyle = colour;
@@ -54,4 +54,8 @@ export function drawLosses(canvas, points) {
     legend += g.measureText(key).width + 14;
   }
   g.lineWidth = 1;
+  const label = `iteration ${last}`;
+  const labelAt = width - PAD.right - g.measureText(label).width;
+  g.fillStyle = "#6d665e";
+  if (labelAt > legend) g.fillText(label, labelAt, height - 6);  // a narrow card keeps the legend only
 }
