@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -122,10 +123,10 @@ def free_port() -> int:
 class ServerProcess:
     """A real `python -m impasto serve` on `data` and a free port, with HOME pointed at
     `home` (and the weights cache, shared by every impasto command, beside it) so that
-    anything it writes outside its data folder shows up there."""
+    anything it writes outside its data folder shows up there; `extra` are more options."""
 
-    def __init__(self, data: Path, home: Path, weights: Path) -> None:
-        self.data, self.home, self.weights = data, home, weights
+    def __init__(self, data: Path, home: Path, weights: Path, *extra: str) -> None:
+        self.data, self.home, self.weights, self.extra = data, home, weights, extra
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
@@ -134,6 +135,7 @@ class ServerProcess:
         self.env["IMPASTO_OFFLINE"] = "1"  # never a request to download.pytorch.org from a test
         for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR", "TORCH_HOME"):
             self.env.pop(name, None)
+        self.env.pop("IMPASTO_TOKEN", None)  # a token comes from --token only
         self.log = data.parent / "serve.log"
         self.start()
 
@@ -151,6 +153,7 @@ class ServerProcess:
             MODEL,
             "--weights",
             str(self.weights),
+            *self.extra,
         ]
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -160,6 +163,8 @@ class ServerProcess:
             try:
                 with urllib.request.urlopen(self.url + "/api/config", timeout=2):
                     return
+            except urllib.error.HTTPError:  # an answer all the same: a server that wants a token
+                return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"impasto serve did not start: {self.stop()}") from None
@@ -184,6 +189,12 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         return self.log.read_text()
+
+
+@pytest.fixture(scope="session")
+def server_process() -> type[ServerProcess]:
+    """The class of `site`, to start a server of one's own (with `extra` options)."""
+    return ServerProcess
 
 
 @pytest.fixture(scope="session")
