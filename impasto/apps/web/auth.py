@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from impasto.apps.web.config import is_loopback
 from impasto.errors import ImpastoError
@@ -53,7 +54,7 @@ def server_token(host: str, given: str | None) -> str | None:
     return given
 
 
-def address(url: str, token: str | None) -> str:
+def url_with_token(url: str, token: str | None) -> str:
     """The address to open: `url` itself, or with the token that lets a browser in."""
     return url if token is None else f"{url}/?{QUERY}={token}"
 
@@ -68,22 +69,23 @@ class TokenGate:
         self.token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        answer = None if scope["type"] == "lifespan" else self._answer(scope)
+        if answer is None:
             await self.app(scope, receive, send)
-            return
+        elif scope["type"] == "websocket":  # none is served, but one is refused before the app sees it
+            await WebSocketClose(code=1008)(scope, receive, send)  # 1008: policy violation
+        else:
+            await answer(scope, receive, send)
+
+    def _answer(self, scope: Scope) -> Response | None:
+        """None for a request that carries the token, else the gate's own answer."""
         kept, given = _split_query(scope.get("query_string", b"").decode("latin-1"))
         if given is not None:
-            answer = _exchange(scope, kept, given) if self._matches(given) else _refusal(403)
-        else:
-            presented = _presented(Headers(scope=scope))
-            if presented is None:
-                answer = _refusal(401)
-            elif not self._matches(presented):
-                answer = _refusal(403)
-            else:
-                await self.app(scope, receive, send)
-                return
-        await answer(scope, receive, send)
+            return _exchange(scope, kept, given) if self._matches(given) else _refusal(403)
+        presented = _presented(Headers(scope=scope))
+        if presented is None:
+            return _refusal(401)
+        return None if self._matches(presented) else _refusal(403)
 
     def _matches(self, given: str) -> bool:
         # as bytes: compare_digest refuses str with non-ASCII characters, which a header may hold

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from impasto.apps.web.auth import address, server_token
+from impasto.apps.web.auth import server_token, url_with_token
 from impasto.apps.web.config import (
     ServerConfig,
     default_data_folder,
@@ -108,7 +108,7 @@ def serve(config: ServerConfig) -> int:
             )
         hub = EventHub()
         app = create_app(config, hub=hub)
-        url = address(config.url, config.token)  # the one place the token is shown
+        url = url_with_token(config.url, config.token)  # the one place the token is shown
         print(f"impasto: serving {url}  (data: {config.data}; Ctrl-C to stop)", flush=True)
         serving.run(app, sock, on_exit=hub.close)
     return 0

@@ -16,6 +16,7 @@ import pytest
 from conftest import IMAGES
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from impasto.apps.cli import main
 from impasto.apps.web import auth, serving
@@ -258,6 +259,14 @@ def test_the_guard_answers_before_the_token_gate(open_client):
         "/api/jobs", json={}, headers={"origin": "http://evil.example", "authorization": f"Bearer {TOKEN}"}
     )
     assert cross_site.status_code == 403 and cross_site.json()["message"] == "requests from other web sites are refused"
+
+
+def test_a_websocket_is_closed_without_the_token(open_client):
+    client = open_client(token=TOKEN)
+    for headers in ({}, {"authorization": f"Bearer {WRONG}"}):
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/api/events", headers=headers):
+            pass
+        assert closed.value.code == 1008
 
 
 def test_loopback_without_a_token_is_open_as_before(open_client):
