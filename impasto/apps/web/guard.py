@@ -1,7 +1,9 @@
 """What keeps other web sites out of a local server: a page elsewhere cannot make the
-browser post to it (its Origin is checked) nor reach it under another name (DNS rebinding:
-the Host must be this machine's while it listens on loopback only), and every response
-carries headers that forbid framing, scripts from elsewhere and content sniffing."""
+browser post to it (its Origin is checked, scheme included: behind a TLS proxy the scheme is
+the one the proxy's X-Forwarded-Proto gives uvicorn) nor reach it under another name (DNS
+rebinding: the Host must be this machine's while it listens on loopback only without a
+token), and every response carries headers that forbid framing, scripts from elsewhere and
+content sniffing. The token gate (`impasto.apps.web.auth`), when there is one, comes after."""
 
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ HEADERS = [
 
 
 class Guard:
-    """ASGI middleware: refuses foreign Hosts (when `local_only`) and cross-site writes."""
+    """ASGI middleware: refuses foreign Hosts (when `local_only`) and cross-site writes.
+    `local_only` is for a loopback server without a token: with one, a page that reaches the
+    server under a name of its own has neither the token nor the cookie (kept for the
+    server's own name), and a TLS proxy in front may pass on the public name it was asked for."""
 
     def __init__(self, app: ASGIApp, local_only: bool) -> None:
         self.app = app
@@ -35,10 +40,11 @@ class Guard:
             return
         headers = Headers(scope=scope)
         host = headers.get("host", "")
+        origin = f"{scope.get('scheme', 'http')}://{host}"  # this server's, as the browser sees it
         refusal = None
         if self.local_only and host.rsplit(":", 1)[0] not in LOCAL_NAMES and host not in LOCAL_NAMES:
             refusal = f"this server answers to 127.0.0.1 and localhost only, not {host[:60]!r}"
-        elif scope["method"] not in SAFE_METHODS and headers.get("origin", f"http://{host}") != f"http://{host}":
+        elif scope["method"] not in SAFE_METHODS and headers.get("origin", origin) != origin:
             refusal = "requests from other web sites are refused"
         if refusal is not None:
             await JSONResponse({"field": None, "message": refusal}, 403)(scope, receive, self._secured(send))

@@ -207,5 +207,6 @@ def create_app(config: ServerConfig, stylizers: Stylizers | None = None, hub: Ev
     app = Starlette(routes=api.routes(), lifespan=api.lifespan, exception_handlers={ClientDisconnect: _dropped})
     # the Guard first: a foreign Host or a cross-site write is refused before any token is
     # looked at, and its headers go on every answer, the gate's refusals included
-    gated = app if config.token is None else TokenGate(app, config.token)
-    return Guard(gated, local_only=is_loopback(config.host))
+    if config.token is None:
+        return Guard(app, local_only=is_loopback(config.host))
+    return Guard(TokenGate(app, config.token), local_only=False)  # the token keeps rebinding pages out
