@@ -54,8 +54,7 @@ export function drawLosses(canvas, points) {
     legend += g.measureText(key).width + 14;
   }
   g.lineWidth = 1;
-  const label = `iteration ${last}`;
-  const labelAt = width - PAD.right - g.measureText(label).width;
+  const label = [`iteration ${last}`, `${last}`].find((text) => width - PAD.right - g.measureText(text).width > legend);
   g.fillStyle = "#6d665e";
-  if (labelAt > legend) g.fillText(label, labelAt, height - 6);  // a narrow card keeps the legend only
+  if (label) g.fillText(label, width - PAD.right - g.measureText(label).width, height - 6);  // a narrow card: the number
 }
