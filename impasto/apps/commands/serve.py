@@ -78,20 +78,25 @@ class ServeCommand(Command):
             metavar="PX",
             help="largest output size a page may ask for (default: %(default)s)",
         )
-        scaling = backend_arguments(
-            parser,
-            "jobs",
-            workers_help="jobs run at once, each on its own worker (default: one per GPU, else 1; with --backend "
-            "ray: one Ray worker per GPU, else one per 2 CPUs)",
-        )
-        scaling.add_argument(
-            "--cpus-per-worker",
-            type=int,
-            metavar="N",
-            help="CPUs each Ray worker reserves, and its torch threads (default: the cluster's CPUs shared evenly)",
-        )
+        _scaling_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from impasto.apps.web.command import config_from, serve
 
         return serve(config_from(args))
+
+
+def _scaling_arguments(parser: argparse.ArgumentParser) -> None:
+    """--backend, --address and --workers as `impasto batch` has them, and --cpus-per-worker."""
+    scaling = backend_arguments(
+        parser,
+        "jobs",
+        workers_help="jobs run at once, each on its own worker (default: one per GPU, else 1; with --backend "
+        "ray: one Ray worker per GPU, else one per 2 CPUs)",
+    )
+    scaling.add_argument(
+        "--cpus-per-worker",
+        type=int,
+        metavar="N",
+        help="CPUs each Ray worker reserves, and its torch threads (default: the cluster's CPUs shared evenly)",
+    )

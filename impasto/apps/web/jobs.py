@@ -1,7 +1,7 @@
-"""The job queue: jobs wait in the store and one worker thread (one device, one job at a
-time) runs them with a `Stylizer` per network, loaded once and reused, off the event loop.
-Each job is a `Job` with the recorders of its files and a `LiveRun` for the page; Stop ends
-it early through its `StopToken`, and the image it had is kept as its result."""
+"""The job queue: jobs wait in the store, and the backend's slots (one thread each) claim
+them in order and run up to that many at once, off the event loop. Each running job has its
+own `LiveView` for the pages and its own `StopToken`: Stop ends it early, and the image it
+had is kept as its result. Jobs finish in any order; each updates only its own row."""
 
 from __future__ import annotations
 
@@ -15,60 +15,60 @@ from typing import Any
 
 from PIL import Image
 
-from impasto import ImpastoError, Job, OutputOptions, Settings, StopToken, Stylizer
-from impasto.apps.web.config import ServerConfig
+from impasto.apps.web.backends import Backend
+from impasto.apps.web.backends.base import Watch, WorkerLost
+from impasto.apps.web.backends.job import Painted, WebJob
+from impasto.apps.web.backends.local import Stylizers
 from impasto.apps.web.events import EventHub
-from impasto.apps.web.live import LiveRun
+from impasto.apps.web.live import LiveView
 from impasto.apps.web.store import DONE, FAILED, INTERRUPTED, STOPPED, Store
 from impasto.apps.web.uploads import link_or_copy, stored_upload
-from impasto.defaults import resolve, total_iterations
-from impasto.engine import Finish
-from impasto.record.recorders import recorders
+from impasto.engine import StopToken
+from impasto.errors import ImpastoError
 
 THUMB_SIDE = 320
 
-
-class Stylizers:
-    """One Stylizer per network, made on first use with the server's weights for it."""
-
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self._loaded: dict[str, Stylizer] = {}
-        self._lock = threading.Lock()
-
-    def get(self, model: str) -> Stylizer:
-        with self._lock:
-            if model not in self._loaded:
-                settings = Settings(model=model, weights=self.config.weights.get(model), device=self.config.device)
-                self._loaded[model] = Stylizer(settings)
-            return self._loaded[model]
+__all__ = ["Runner", "Stylizers"]
 
 
 class Runner:
-    """Queues jobs, runs them one at a time on a worker thread, and publishes their changes."""
+    """Queues jobs, runs them on the backend's slots, and publishes their changes."""
 
-    def __init__(self, store: Store, hub: EventHub, stylizers: Stylizers) -> None:
-        self.store, self.hub, self.stylizers = store, hub, stylizers
-        self.live: LiveRun | None = None
-        self._current: tuple[str, StopToken] | None = None
-        self._wake = threading.Event()
+    def __init__(self, store: Store, hub: EventHub, backend: Backend) -> None:
+        self.store, self.hub, self.backend = store, hub, backend
+        self.live: dict[str, LiveView] = {}
+        """The running jobs' live state, by job id."""
+        self._stops: dict[str, StopToken] = {}
+        self._lock = threading.Lock()  # guards `live` and `_stops`, and makes claiming one slot at a time
+        self._wake = threading.Condition()
+        self._submitted = 0  # counts submits, so that a slot never sleeps through one
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="impasto-jobs", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._work, args=(slot,), name=f"impasto-jobs-{slot}", daemon=True)
+            for slot in range(backend.workers)
+        ]
 
     def start(self) -> None:
         """Marks jobs the last server died in as interrupted, then starts working the queue."""
         for job in self.store.running():
             self._recover(job)
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Stops the running job (kept as `interrupted`, with its image) and the worker."""
+        """Stops the running jobs (kept as `interrupted`, with their images), the slots and the backend."""
         self._closing.set()
-        self._wake.set()
-        current = self._current
-        if current is not None:
-            current[1].stop()
-        self._thread.join(timeout)
+        with self._wake:
+            self._wake.notify_all()
+        with self._lock:
+            stops = list(self._stops.values())
+        for stop in stops:
+            stop.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self.backend.close()
 
     def submit(
         self, settings: dict[str, Any], content: dict[str, str], styles: list[dict[str, str]], parent: str | None
@@ -87,107 +87,116 @@ class Runner:
         for source, file in zip(sources, files):
             link_or_copy(source, inputs / file)
         self._changed(job)
-        self._wake.set()
+        with self._wake:
+            self._submitted += 1
+            self._wake.notify_all()
         return job
 
     def stop(self, job_id: str) -> dict[str, Any] | None:
-        """Cancels a queued job, or stops the running one (it then keeps its current image)."""
+        """Cancels a queued job, or stops a running one (it then keeps its current image);
+        no other job is touched."""
         if self.store.cancel(job_id):
             return self._changed(self.store.require(job_id))
-        current = self._current
-        if current is not None and current[0] == job_id:
-            current[1].stop()
+        with self._lock:
+            stop = self._stops.get(job_id)
+        if stop is not None:
+            stop.stop()
         return self.store.get(job_id)
 
     def snapshot(self) -> dict[str, Any]:
         """The state a page starts from: every job, and the running jobs' progress (a list)."""
-        live = self.live
-        return {"type": "hello", "jobs": self.store.all(), "live": [live.snapshot()] if live is not None else []}
+        with self._lock:
+            live = list(self.live.values())
+        return {"type": "hello", "jobs": self.store.all(), "live": [view.snapshot() for view in live]}
 
     def _changed(self, job: dict[str, Any]) -> dict[str, Any]:
         self.hub.publish({"type": "job", "job": job})
         return job
 
-    def _work(self) -> None:
+    def _work(self, slot: int) -> None:
+        """One slot: claims the oldest queued job, runs it, and again, until the server stops."""
         while not self._closing.is_set():
-            job = self.store.next_queued()
-            if job is None:
-                self._wake.wait()
-                self._wake.clear()
+            with self._wake:
+                seen = self._submitted
+            claimed = self._claim()
+            if claimed is not None:
+                self._run(slot, *claimed)
                 continue
-            stop = StopToken()
-            self._current = (job["id"], stop)  # before the claim, so that no Stop is missed
-            if not self._closing.is_set() and self.store.claim(job["id"]):
-                self._run(self.store.require(job["id"]), stop)
-            self._current = None
+            self._sleep(seen)
 
-    def _run(self, job: dict[str, Any], stop: StopToken) -> None:
-        """Runs one claimed job to its end state; no error escapes into the worker loop."""
+    def _sleep(self, seen: int) -> None:
+        """Waits for a submit after the `seen`-th, or for the server to stop."""
+        with self._wake:
+            self._wake.wait_for(lambda: self._submitted != seen or self._closing.is_set())
+
+    def _claim(self) -> tuple[dict[str, Any], StopToken] | None:
+        """The oldest queued job, marked running for this slot alone, with its StopToken
+        (registered before the claim, so that no Stop is missed); None if none waits."""
+        with self._lock:
+            while not self._closing.is_set() and (job := self.store.next_queued()) is not None:
+                stop = self._stops[job["id"]] = StopToken()
+                if self.store.claim(job["id"]):
+                    self.live[job["id"]] = LiveView(job["id"], self.hub.publish)
+                    return self.store.require(job["id"]), stop
+                del self._stops[job["id"]]  # cancelled in the meantime
+        return None
+
+    def _run(self, slot: int, job: dict[str, Any], stop: StopToken) -> None:
+        """Runs one claimed job to its end state; no error escapes into the slot's loop."""
         self._changed(job)
         folder = self.store.job_folder(job["id"])
+        saved = functools.partial(self._saved, job["id"])
         fields: dict[str, Any] = {}
         try:
-            finish, live = self._stylize(job, folder, stop)
-            state = DONE if not finish.stopped else INTERRUPTED if self._closing.is_set() else STOPPED
-            fields.update(state=state, iteration=live.done, iterations=live.total, message=_ended(state, live))
-            _save_thumb(finish.image, folder)
+            painted = self.backend.run(slot, WebJob.of(job), folder, Watch(self.live[job["id"]], stop, saved))
+            state = DONE if not painted.stopped else INTERRUPTED if self._closing.is_set() else STOPPED
+            fields.update(state=state, iteration=painted.done, iterations=painted.total, message=_ended(state, painted))
+            _save_thumb(painted.image, folder)
+        except WorkerLost as lost:
+            state = INTERRUPTED if self._closing.is_set() else FAILED
+            fields.update(state=state, message=f"{lost}; {_kept(folder, self.store.require(job['id'])['iteration'])}")
         except ImpastoError as error:
             fields.update(state=FAILED, message=str(error))
         except Exception as error:  # an impasto bug: the job fails, the server goes on
             traceback.print_exc(file=sys.stderr)
             fields.update(state=FAILED, message=f"internal error: {error!r}")
         finally:
-            self.live = None
+            with self._lock:
+                del self.live[job["id"]], self._stops[job["id"]]
             (folder / "latest.png").unlink(missing_ok=True)
             fields["finished"] = time.time()
             self._changed(self.store.update(job["id"], **fields))
 
-    def _stylize(self, job: dict[str, Any], folder: Path, stop: StopToken) -> tuple[Finish, LiveRun]:
-        stylizer = self.stylizers.get(job["model"])
-        overrides: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in job["settings"].items() if k != "model"
-        }
-        given = stylizer.given(**overrides)
-        content = str(folder / "inputs" / job["inputs"]["content"]["file"])
-        styles = [str(folder / "inputs" / entry["file"]) for entry in job["inputs"]["styles"]]
-        options = OutputOptions(
-            quiet=True,
-            animate=str(folder / "animation.gif"),
-            comparison=str(folder / "comparison.png"),
-            loss_log=str(folder / "losses.csv"),
-        )
-        callbacks, provenance = recorders(options, folder / "result.png", replace=True)
-        total = total_iterations(resolve(given))
-        saved = functools.partial(self._saved, job["id"], total)
-        live = self.live = LiveRun(job["id"], total, provenance, folder / "latest.png", self.hub.publish, saved)
-        finish = Job(given, content, styles, [*callbacks, live], stop=stop, overwrite=True).run(stylizer)
-        return finish, live
-
-    def _saved(self, job_id: str, total: int, done: int) -> None:
+    def _saved(self, job_id: str, done: int) -> None:
         """Notes how far a job got whenever its latest image is saved (reported if the server dies)."""
+        with self._lock:
+            total = self.live[job_id].iterations[1]
         self.store.update(job_id, iteration=done, iterations=total)
 
     def _recover(self, job: dict[str, Any]) -> None:
         """A job the last server died in: its latest saved image becomes its result."""
-        folder = self.store.job_folder(job["id"])
-        latest = folder / "latest.png"
-        if latest.is_file():
-            latest.replace(folder / "result.png")
-            with Image.open(folder / "result.png") as image:
-                _save_thumb(image, folder)
-            message = f"the server stopped during this run; kept its image from iteration {job['iteration']}"
-        else:
-            message = "the server stopped during this run, before any image was saved"
+        message = f"the server stopped during this run; {_kept(self.store.job_folder(job['id']), job['iteration'])}"
         self.store.update(job["id"], state=INTERRUPTED, message=message, finished=time.time())
 
 
-def _ended(state: str, live: LiveRun) -> str:
+def _kept(folder: Path, iteration: int) -> str:
+    """Makes the job's latest saved image its result, and says so (or that there was none)."""
+    latest = folder / "latest.png"
+    if not latest.is_file():
+        return "no image had been saved yet"
+    latest.replace(folder / "result.png")
+    with Image.open(folder / "result.png") as image:
+        _save_thumb(image, folder)
+    return f"kept its image from iteration {iteration}"
+
+
+def _ended(state: str, painted: Painted) -> str:
     if state == DONE:
-        if live.done < live.total:
-            return f"finished at iteration {live.done} of {live.total}: the loss had stopped improving"
-        return f"finished {live.total} iterations"
+        if painted.done < painted.total:
+            return f"finished at iteration {painted.done} of {painted.total}: the loss had stopped improving"
+        return f"finished {painted.total} iterations"
     why = "stopped" if state == STOPPED else "the server stopped"
-    return f"{why} at iteration {live.done} of {live.total}; kept that image"
+    return f"{why} at iteration {painted.done} of {painted.total}; kept that image"
 
 
 def _save_thumb(image: Image.Image, folder: Path) -> None:

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from impasto.apps.web import form
 from impasto.apps.web.auth import TokenGate
+from impasto.apps.web.backends import backend_for
 from impasto.apps.web.config import ServerConfig, is_loopback
 from impasto.apps.web.events import EventHub, stream
 from impasto.apps.web.guard import Guard
@@ -42,11 +43,17 @@ def error(message: str, status: int = 400, field: str | None = None) -> JSONResp
 class Api:
     """The routes, sharing one store, event hub and job runner."""
 
-    def __init__(self, config: ServerConfig, stylizers: Stylizers, hub: EventHub) -> None:
+    def __init__(self, config: ServerConfig, stylizers: Stylizers | None, hub: EventHub) -> None:
+        """Takes the data folder first, then the backend's workers (a Ray cluster's, which may
+        take seconds to start)."""
         self.config = config
         self.store = Store(config.data)
         self.hub = hub
-        self.runner = Runner(self.store, self.hub, stylizers)
+        try:
+            self.runner = Runner(self.store, self.hub, backend_for(config, stylizers))
+        except BaseException:
+            self.store.close()
+            raise
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -203,7 +210,7 @@ def create_app(config: ServerConfig, stylizers: Stylizers | None = None, hub: Ev
     `Store`); `stylizers` may be shared between apps (the tests load each network once);
     closing `hub` ends every event stream (the server does so on Ctrl-C). With a token in
     `config`, every route asks for it (see `impasto.apps.web.auth`)."""
-    api = Api(config, stylizers or Stylizers(config), hub or EventHub())
+    api = Api(config, stylizers, hub or EventHub())
     app = Starlette(routes=api.routes(), lifespan=api.lifespan, exception_handlers={ClientDisconnect: _dropped})
     # the Guard first: a foreign Host or a cross-site write is refused before any token is
     # looked at, and its headers go on every answer, the gate's refusals included

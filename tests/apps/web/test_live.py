@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from impasto import Iterate, Settings
-from impasto.apps.web.live import PREVIEW_EVERY, LiveRun
+from impasto.apps.web.live import PREVIEW_EVERY, LiveRun, LiveView
 from impasto.engine import RunStart
 from impasto.record.provenance import read_record
 from impasto.record.result import Provenance
@@ -21,7 +21,8 @@ def test_previews_are_throttled_and_progress_spans_the_scales(tmp_path, content_
     provenance = Provenance()
     provenance.on_run_start(RunStart(settings, settings, str(content_path), [str(style_path)], "cpu", "random"))
     events, saved = [], []
-    live = LiveRun("a" * 32, 100, provenance, tmp_path / "latest.png", events.append, saved.append)
+    view = LiveView("a" * 32, events.append)  # the server's side, passing each event on
+    live = LiveRun("a" * 32, 100, provenance, tmp_path / "latest.png", view.publish, saved.append)
     pixels = torch.rand(1, 3, 24, 32)
     started = time.monotonic()
     for scale, iterations in ((0, 40), (1, 60)):
@@ -43,6 +44,8 @@ def test_previews_are_throttled_and_progress_spans_the_scales(tmp_path, content_
     assert [p["i"] for p in points] == list(range(41)) + list(range(40, 101))
     assert points[0] == {"i": 0, "content": 1.0, "style": None, "total": 10.0}
     json.dumps(events, allow_nan=False)  # a browser's JSON.parse has no NaN
-    assert live.snapshot()["points"] == points and live.snapshot()["preview"] == previews[-1]["image"]
+    snapshot = view.snapshot()
+    assert snapshot["points"] == points and snapshot["preview"] == previews[-1]["image"]
+    assert (snapshot["job"], snapshot["iteration"], snapshot["iterations"], snapshot["eta"]) == ("a" * 32, 100, 100, 0)
     assert saved == [0]  # the first image at once, then every few seconds
     assert read_record(tmp_path / "latest.png")["interrupted_at"] == {"scale": 0, "iteration": 0}
