@@ -37,17 +37,22 @@ class WorkerShape:
         return None if self.gpus else max(1, int(self.cpus))
 
 
-def worker_shape(resources: Mapping[str, float], workers: int | None = None) -> WorkerShape:
-    """One worker per GPU where the cluster has GPUs, else one per 2 CPUs; `workers` sets the
-    count, and they share the GPUs or CPUs evenly."""
+def worker_shape(resources: Mapping[str, float], workers: int | None = None, cpus: int | None = None) -> WorkerShape:
+    """One worker per GPU where the cluster has GPUs, else one per 2 CPUs (or per `cpus`);
+    `workers` sets the count, and they share the GPUs or CPUs evenly; `cpus` sets each
+    worker's CPUs (its torch threads on a CPU)."""
     if workers is not None and workers < 1:
         raise ImpastoError(f"--workers must be at least 1, got {workers}")
-    gpus, cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 1))
-    if gpus >= 1:
-        count = workers or int(gpus)
-        return WorkerShape(count, 1.0, min(1.0, gpus / count))
-    count = workers or max(1, int(cpus) // 2)
-    return WorkerShape(count, float(int(cpus) // count) if count <= cpus else cpus / count, 0.0)
+    if cpus is not None and cpus < 1:
+        raise ImpastoError(f"--cpus-per-worker must be at least 1, got {cpus}")
+    total_gpus, total_cpus = float(resources.get("GPU", 0)), float(resources.get("CPU", 1))
+    if total_gpus >= 1:
+        count = workers or int(total_gpus)
+        return WorkerShape(count, float(cpus or 1), min(1.0, total_gpus / count))
+    if cpus is not None:
+        return WorkerShape(workers or max(1, int(total_cpus) // cpus), float(cpus), 0.0)
+    count = workers or max(1, int(total_cpus) // 2)
+    return WorkerShape(count, float(int(total_cpus) // count) if count <= total_cpus else total_cpus / count, 0.0)
 
 
 def weights_payload(settings: Settings) -> tuple[str, bytes] | None:

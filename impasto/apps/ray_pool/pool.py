@@ -8,7 +8,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from impasto import __version__
-from impasto.apps.ray_pool.cluster import connect, import_ray, refuse_local_files, weights_payload, worker_shape
+from impasto.apps.ray_pool.cluster import (
+    WorkerShape,
+    connect,
+    import_ray,
+    refuse_local_files,
+    weights_payload,
+    worker_shape,
+)
 from impasto.apps.ray_pool.worker import PoolResult, StylizerWorker, Task, one_line
 from impasto.errors import ImpastoError
 from impasto.settings import Settings
@@ -71,28 +78,8 @@ class StylizerPool:
             raise
 
     def _wait_ready(self) -> list[dict[str, Any]]:
-        """What each worker tells of itself once all have loaded the network; a worker that
-        cannot load it, or runs another impasto version, is an error here rather than on every job."""
-        ray = self._ray
-        try:
-            infos = ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
-        except ray.exceptions.GetTimeoutError as error:
-            raise ImpastoError(
-                f"the {self.shape.count} Ray workers did not start within {READY_TIMEOUT_S:.0f} s: the cluster may lack "
-                f"{self.shape.cpus:g} CPU and {self.shape.gpus:g} GPU for each; pass a smaller --workers"
-            ) from error
-        except ray.exceptions.RayActorError as error:
-            raise ImpastoError(
-                f"a Ray worker died while starting ({one_line(error)[:300]}): install impasto {__version__} on every node"
-            ) from error
-        for info in infos:
-            if info["error"]:
-                raise ImpastoError(f"a Ray worker could not load the network: {info['error']}")
-            if info["version"] != __version__:
-                raise ImpastoError(
-                    f"a Ray worker runs impasto {info['version']} and this machine {__version__}: install the same version on every node"
-                )
-        return infos
+        """What each worker tells of itself once all have loaded the network."""
+        return wait_ready(self._ray, self.actors, self.shape, READY_TIMEOUT_S)
 
     def map(self, jobs: Iterable[Task]) -> Iterator[PoolResult]:
         """Runs the jobs, taken one by one as workers free up, and yields each result as it
@@ -180,3 +167,28 @@ class StylizerPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def wait_ready(ray: Any, actors: list[Any], shape: WorkerShape, timeout: float) -> list[dict[str, Any]]:
+    """What each actor's `ready()` tells of it, once all have started; an actor that cannot
+    start or load its network, or runs another impasto version, is a one-line error here
+    rather than on every job."""
+    try:
+        infos = ray.get([actor.ready.remote() for actor in actors], timeout=timeout)
+    except ray.exceptions.GetTimeoutError as error:
+        raise ImpastoError(
+            f"the {len(actors)} Ray workers did not start within {timeout:.0f} s: the cluster may lack "
+            f"{shape.cpus:g} CPU and {shape.gpus:g} GPU for each; pass a smaller --workers"
+        ) from error
+    except ray.exceptions.RayActorError as error:
+        raise ImpastoError(
+            f"a Ray worker died while starting ({one_line(error)[:300]}): install impasto {__version__} on every node"
+        ) from error
+    for info in infos:
+        if info["error"]:
+            raise ImpastoError(f"a Ray worker could not load the network: {info['error']}")
+        if info["version"] != __version__:
+            raise ImpastoError(
+                f"a Ray worker runs impasto {info['version']} and this machine {__version__}: install the same version on every node"
+            )
+    return infos
