@@ -20,22 +20,11 @@ class ServeCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from impasto.apps.web.config import DEFAULT_HOST, DEFAULT_PORT, MAX_SIZE, MAX_UPLOAD_BYTES, default_data_folder
+        from impasto.apps.web.config import MAX_SIZE, MAX_UPLOAD_BYTES, default_data_folder
         from impasto.features.registry import BUILTIN_MODELS, MODELS
         from impasto.settings import Settings
 
-        parser.add_argument(
-            "--host",
-            default=DEFAULT_HOST,
-            help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; "
-            "0.0.0.0 opens the page to your network, to those given its token)",
-        )
-        parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
-        parser.add_argument(
-            "--token",
-            help="the token every request must carry (default: $IMPASTO_TOKEN, else one generated when --host is "
-            "not loopback, and none on loopback); the address printed at start-up holds it",
-        )
+        _access_arguments(parser)
         parser.add_argument(
             "--data",
             type=Path,
@@ -84,6 +73,24 @@ class ServeCommand(Command):
         from impasto.apps.web.command import config_from, serve
 
         return serve(config_from(args))
+
+
+def _access_arguments(parser: argparse.ArgumentParser) -> None:
+    """Who can reach the page: --host, --port, and the --token they must give."""
+    from impasto.apps.web.config import DEFAULT_HOST, DEFAULT_PORT
+
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only; "
+        "0.0.0.0 opens the page to your network, to those given its token)",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    parser.add_argument(
+        "--token",
+        help="the token every request must carry (default: $IMPASTO_TOKEN, else one generated when --host is "
+        "not loopback, and none on loopback); the address printed at start-up holds it",
+    )
 
 
 def _scaling_arguments(parser: argparse.ArgumentParser) -> None:
