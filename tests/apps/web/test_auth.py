@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 from impasto.apps.cli import main
 from impasto.apps.web import auth, serving
 from impasto.apps.web.auth import COOKIE, new_token, server_token
+from impasto.apps.web.config import ServerConfig
 from impasto.apps.web.store import Store
 from impasto.errors import ImpastoError
 from impasto.record.provenance import read_record
@@ -304,6 +305,7 @@ def test_when_a_token_is_required(monkeypatch):
     made = {server_token(host, None) for host in ("0.0.0.0", "192.168.1.20", "::", "0.0.0.0")}
     assert len(made) == 4 and all(len(token) == 43 for token in made)  # 32 random bytes, new at each start
     assert server_token("0.0.0.0", TOKEN) == TOKEN
+    assert TOKEN not in repr(ServerConfig(token=TOKEN))  # a config that ends up in a message does not show it
     monkeypatch.setenv(auth.ENVIRONMENT, WRONG)
     assert server_token("127.0.0.1", None) == WRONG and server_token("127.0.0.1", TOKEN) == TOKEN
     monkeypatch.setenv(auth.ENVIRONMENT, "short")
