@@ -166,6 +166,10 @@ def test_stop_on_one_job_leaves_the_other_running_to_its_end(member, studio):
     prepare(bob, 300)
     long, short = start(alice), start(bob)
     wait_previews(alice, [long, short], at_least=2)
+    carol = member()  # opened mid-run: each card starts from the job's image and progress so far
+    for job in (long, short):
+        assert card(carol, job).locator(".preview").get_attribute("src").startswith("data:image/jpeg")
+        assert card(carol, job).locator(".progress-text").inner_text().startswith("Iteration ")
     card(alice, long).locator(".stop").click()
     ended(bob, long, "stopped")
     assert card(bob, short).locator(".state").inner_text() == "RUNNING"  # untouched by the other's Stop

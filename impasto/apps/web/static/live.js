@@ -8,6 +8,7 @@ export class LiveCard {
   constructor(job, models, onStop) {
     this.id = job.id;
     this.points = [];
+    this.iteration = 0;
     this.state = el("span", { class: "state" });
     this.image = el("img", { class: "preview", alt: `The image being painted: ${names(job)}` });
     this.bar = el("span");
@@ -29,11 +30,14 @@ export class LiveCard {
   // A page that opens mid-run: the whole loss history and the latest preview at once.
   restore(snapshot) {
     this.points = [];
+    this.iteration = 0;
     if (snapshot.preview) this.preview(snapshot.preview);
     this.progress(snapshot);
   }
 
   progress(event) {
+    if (event.iteration < this.iteration) this.points = [];  // run again from the start (its worker was lost)
+    this.iteration = event.iteration;
     this.points.push(...event.points);
     const share = event.iterations ? event.iteration / event.iterations : 0;
     this.bar.style.width = `${Math.round(share * 100)}%`;
