@@ -145,10 +145,15 @@ class Runner:
         """Runs one claimed job to its end state; no error escapes into the slot's loop."""
         self._changed(job)
         folder = self.store.job_folder(job["id"])
-        saved = functools.partial(self._saved, job["id"])
+        watch = Watch(
+            self.live[job["id"]],
+            stop,
+            functools.partial(self._saved, job["id"]),
+            functools.partial(self._note, job["id"]),
+        )
         fields: dict[str, Any] = {}
         try:
-            painted = self.backend.run(slot, WebJob.of(job), folder, Watch(self.live[job["id"]], stop, saved))
+            painted = self.backend.run(slot, WebJob.of(job), folder, watch)
             state = DONE if not painted.stopped else INTERRUPTED if self._closing.is_set() else STOPPED
             fields.update(state=state, iteration=painted.done, iterations=painted.total, message=_ended(state, painted))
             _save_thumb(painted.image, folder)
@@ -172,6 +177,10 @@ class Runner:
         with self._lock:
             total = self.live[job_id].iterations[1]
         self.store.update(job_id, iteration=done, iterations=total)
+
+    def _note(self, job_id: str, message: str) -> None:
+        """A running job's message, shown by the page until it ends."""
+        self._changed(self.store.update(job_id, message=message))
 
     def _recover(self, job: dict[str, Any]) -> None:
         """A job the last server died in: its latest saved image becomes its result."""

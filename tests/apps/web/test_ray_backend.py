@@ -127,6 +127,11 @@ def ended(studio: Studio, job_id: str) -> dict:
     return wait(lambda: (found := job(studio, job_id))["state"] in ENDED and found)
 
 
+def said(studio: Studio, job_id: str) -> dict:
+    """The job once it has a message."""
+    return wait(lambda: (found := job(studio, job_id))["message"] and found)
+
+
 def renewed(path: Path, since: float) -> None:
     """Waits for `path` to be written after `since`."""
     wait(lambda: path.exists() and path.stat().st_mtime > since)
@@ -175,6 +180,10 @@ def test_killed_workers_jobs_run_again_on_fresh_ones(studio):
         ray.kill(actor)
     assert studio.client.get("/api/config").status_code == 200  # the server answers meanwhile
     for entry in queued:
+        retried = said(studio, entry["id"])
+        assert retried["message"].startswith("its Ray worker died (") and retried["message"].endswith(
+            "): running it again on a fresh one"
+        )
         done = ended(studio, entry["id"])
         assert done["state"] == "done" and done["message"] == "finished 150 iterations", done["message"]
         assert "result.png" in done["files"]

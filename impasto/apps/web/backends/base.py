@@ -17,11 +17,13 @@ from impasto.errors import ImpastoError
 @dataclass(frozen=True)
 class Watch:
     """What a running job reports to and is stopped by, on the server: its `LiveView` (events
-    for the pages), its `StopToken`, and `saved(iterations)` each time its latest image is saved."""
+    for the pages), its `StopToken`, `saved(iterations)` each time its latest image is saved,
+    and `note(message)` for what the page shows of it meanwhile (a retry)."""
 
     live: LiveView
     stop: StopToken
     saved: Callable[[int], None]
+    note: Callable[[str], None]
 
 
 class WorkerLost(ImpastoError):

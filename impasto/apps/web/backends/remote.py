@@ -75,6 +75,7 @@ class RayBackend:
         why = ""
         for attempt in range(1, ATTEMPTS + 1):
             if attempt > 1:
+                watch.note(f"its Ray worker died ({why}): running it again on a fresh one")
                 watch.live.restart()
             try:
                 return self._attempt(self.actors[slot], WebTask(job, inputs), folder, watch)
