@@ -64,6 +64,10 @@ def _scaling(args: argparse.Namespace) -> dict[str, Any]:
         raise ImpastoError(
             "--address and --cpus-per-worker are for --backend ray: add --backend ray, or leave them out"
         )
+    if args.backend == "ray":
+        from impasto.apps.ray_pool.cluster import import_ray
+
+        import_ray()  # before anything is touched: a missing Ray is a one-line error that says how to install it
     return {
         "workers": args.workers,
         "backend": args.backend,

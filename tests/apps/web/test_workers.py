@@ -4,6 +4,8 @@ finish out of order leave the queue, the gallery and every state right; a server
 keeps every running job's image; and the options are refused in one line when they cannot be."""
 
 import json
+import socket
+import sys
 import time
 
 import pytest
@@ -151,3 +153,14 @@ def test_scaling_options_that_cannot_apply_are_one_line(options, message, capsys
     assert main(["serve", "--data", str(tmp_path / "data"), *options]) == 1
     assert capsys.readouterr().err == f"impasto: error: {message}\n"
     assert not (tmp_path / "data").exists()
+
+
+def test_the_ray_backend_without_ray_says_how_to_install_it(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as where it is not installed
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = ["--data", str(tmp_path / "data"), "--port", str(port), "--model", "squeezenet1_1", "--backend", "ray"]
+    assert main(["serve", *options]) == 1
+    assert capsys.readouterr().err == 'impasto: error: the Ray backend needs Ray: pip install "impasto[ray]"\n'
+    assert not (tmp_path / "data").exists()  # refused before the data folder is made
