@@ -146,7 +146,7 @@ function renderLive() {
     state.cards.forEach((card) => card.draw());
   }
   list.classList.toggle("several", nodes.length > 1);
-  $("live-title").textContent = running.length ? "Now running" : "Last run";
+  $("live-title").textContent = running.length || !nodes.length ? "Now running" : "Last run";
   $("live-empty").hidden = nodes.length > 0;
 }
 
