@@ -132,18 +132,19 @@ def wait_previews(page, jobs: list[str], at_least: int = 3) -> None:
 
 def test_two_people_run_jobs_at_once_each_with_its_live_card(member):
     alice, bob = member(), member()
-    prepare(alice, 200)
-    prepare(bob, 200, "the_scream.jpg")
+    prepare(alice, 300)
+    prepare(bob, 300, "the_scream.jpg")
     jobs = [start(alice), start(bob)]
-    for page in (alice, bob):  # each page shows both jobs, each on its own card
-        wait_previews(page, jobs)
+    wait_previews(alice, jobs, at_least=1)  # both running: a card each, side by side
     cards = [card(alice, job).bounding_box() for job in jobs]
     assert cards[0]["y"] == cards[1]["y"] and cards[0]["x"] + cards[0]["width"] <= cards[1]["x"], "side by side"
     assert all(alice.inner_text(f"#queue li[data-job='{job}'] .state") == "RUNNING" for job in jobs)
-    assert card(alice, jobs[0]).locator(".progress-text").inner_text().startswith("Iteration ")
-    shoot(alice)
     bob.set_viewport_size(NARROW)
     assert bob.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+    for page in (alice, bob):  # each page shows both jobs' live images
+        wait_previews(page, jobs)
+    assert card(alice, jobs[0]).locator(".progress-text").inner_text().startswith("Iteration ")
+    shoot(alice)
     for page in (alice, bob):
         for job in jobs:
             ended(page, job, "done")
@@ -160,10 +161,10 @@ def shoot(page) -> None:
         page.screenshot(path=Path(folder) / "studio-two-jobs.png")
 
 
-def test_stop_on_one_job_leaves_the_other_running_to_its_end(member, studio):
+def test_stop_on_one_job_leaves_the_other_running_to_its_end(member):
     alice, bob = member(), member()
     prepare(alice, 100_000)
-    prepare(bob, 300)
+    prepare(bob, 600)
     long, short = start(alice), start(bob)
     wait_previews(alice, [long, short], at_least=2)
     carol = member()  # opened mid-run: each card starts from the job's image and progress so far
@@ -174,7 +175,7 @@ def test_stop_on_one_job_leaves_the_other_running_to_its_end(member, studio):
     ended(bob, long, "stopped")
     assert card(bob, short).locator(".state").inner_text() == "RUNNING"  # untouched by the other's Stop
     ended(alice, short, "done")
-    assert "finished 300 iterations" in alice.inner_text(f"#gallery article[data-job='{short}']")
+    assert "finished 600 iterations" in alice.inner_text(f"#gallery article[data-job='{short}']")
     assert "stopped at iteration" in alice.inner_text(f"#gallery article[data-job='{long}']")
 
 
