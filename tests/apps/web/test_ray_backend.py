@@ -112,24 +112,30 @@ def wait(what, timeout: float = 300):
     return found
 
 
-def events_until_ended(studio: Studio, events: list[dict]) -> None:
-    """Reads the event stream into `events` until a job's row says it has ended."""
+def events_until_ended(studio: Studio, events: list[dict], jobs: int = 1) -> None:
+    """Reads the event stream into `events` until `jobs` jobs' rows say they have ended."""
     with studio.client.stream("GET", "/api/events") as answer:
         for line in answer.iter_lines():
             if line.startswith("data: "):
                 events.append(json.loads(line.removeprefix("data: ")))
-                if events[-1]["type"] == "job" and events[-1]["job"]["state"] in ENDED:
+                jobs -= events[-1]["type"] == "job" and events[-1]["job"]["state"] in ENDED
+                if not jobs:
                     return
+
+
+def listening(studio: Studio, jobs: int = 1) -> tuple[threading.Thread, list[dict]]:
+    """A thread reading the event stream until `jobs` jobs end, and the events it has read;
+    it has the hello when this returns, so it sees every event of the jobs queued after."""
+    events: list[dict] = []
+    reader = threading.Thread(target=events_until_ended, args=(studio, events, jobs))
+    reader.start()
+    wait(lambda: events)
+    return reader, events
 
 
 def ended(studio: Studio, job_id: str) -> dict:
     """The job once it has ended."""
     return wait(lambda: (found := job(studio, job_id))["state"] in ENDED and found)
-
-
-def said(studio: Studio, job_id: str) -> dict:
-    """The job once it has a message."""
-    return wait(lambda: (found := job(studio, job_id))["message"] and found)
 
 
 def renewed(path: Path, since: float) -> None:
@@ -142,10 +148,7 @@ def worker_pids(studio: Studio) -> list[int]:
 
 
 def test_a_job_runs_on_a_worker_with_its_previews_and_its_files_land_in_its_folder(studio):
-    events: list[dict] = []
-    reader = threading.Thread(target=events_until_ended, args=(studio, events))
-    reader.start()
-    wait(lambda: events)  # the hello: listening from before the job is queued
+    reader, events = listening(studio)
     queued = submit(studio, {**SMALL, "stop_tolerance": "0"})
     reader.join(300)
     done = job(studio, queued["id"])
@@ -172,6 +175,7 @@ def test_stop_reaches_the_worker_and_keeps_its_image(studio):
 
 
 def test_killed_workers_jobs_run_again_on_fresh_ones(studio):
+    reader, events = listening(studio, jobs=2)
     queued = [submit(studio, {**SMALL, "iterations": "150", "stop_tolerance": "0"}) for _ in range(2)]
     for job_id in (entry["id"] for entry in queued):
         wait((studio.data / "jobs" / job_id / "latest.png").exists)  # both run, one per worker
@@ -179,12 +183,11 @@ def test_killed_workers_jobs_run_again_on_fresh_ones(studio):
     for actor in killed:
         ray.kill(actor)
     assert studio.client.get("/api/config").status_code == 200  # the server answers meanwhile
+    reader.join(300)
     for entry in queued:
-        retried = said(studio, entry["id"])
-        assert retried["message"].startswith("its Ray worker died (") and retried["message"].endswith(
-            "): running it again on a fresh one"
-        )
-        done = ended(studio, entry["id"])
+        said = [event["job"]["message"] for event in events if event["type"] == "job" and event["job"]["id"] == entry["id"]]  # fmt: skip
+        assert any(message.startswith("its Ray worker died (") and message.endswith("): running it again on a fresh one") for message in said), said  # fmt: skip
+        done = job(studio, entry["id"])
         assert done["state"] == "done" and done["message"] == "finished 150 iterations", done["message"]
         assert "result.png" in done["files"]
     assert not set(studio.backend.actors) & set(killed)
