@@ -120,7 +120,7 @@ def markdown(rows: list[dict], note: str) -> str:
         if r["label"] != "default":
             continue
         q = ref[r["photo"], r["style"]]
-        wins = r["style_distance"] <= q["style_distance"] and r["content_similarity"] >= q["content_similarity"]
+        wins = dominates(r, q)
         lines.append(
             f"| {r['photo']} × {r['style']} | {q['style_distance']:.4f} | {r['style_distance']:.4f} | "
             f"{q['content_similarity']:.3f} | {r['content_similarity']:.3f} | {'yes' if wins else 'no'} |"
@@ -138,19 +138,41 @@ def markdown(rows: list[dict], note: str) -> str:
             q = ref[r["photo"], r["style"]]
             cells = (f"{a:.3f} / {b:.3f}" for a, b in zip(q["style_distance_levels"], r["style_distance_levels"]))
             lines.append(f"| {r['photo']} × {r['style']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + _other_runs(rows, ref)) + f"\n\n{note}\n"
+
+
+def dominates(row: dict, reference: dict) -> bool:
+    """At least as stylised (style distance) and as faithful (content similarity) as the reference."""
+    return (
+        row["style_distance"] <= reference["style_distance"]
+        and row["content_similarity"] >= reference["content_similarity"]
+    )
+
+
+def _other_runs(rows: list[dict], ref: dict) -> list[str]:
+    """The variant and sweep rows, each marked where it dominates the reference, and each variant's tally."""
     others = [r for r in rows if r["label"] not in ("default", "reference")]
-    if others:
-        lines += [
-            "",
-            "| run | photo × style | settings | style distance | content similarity | seconds |",
-            "|---|---|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {r['label']} | {r['photo']} × {r['style']} | {', '.join(f'{k}={v}' for k, v in r['settings'].items())} | "
-            f"{r['style_distance']:.4f} | {r['content_similarity']:.3f} | {r['seconds']} |"
-            for r in others
-        ]
-    return "\n".join(lines) + f"\n\n{note}\n"
+    if not others:
+        return []
+    lines = [
+        "",
+        "| run | photo × style | settings | style distance | content similarity | seconds | dominates |",
+        "|---|---|---|---:|---:|---:|:---:|",
+    ]
+    for r in others:
+        settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
+        wins = "yes" if dominates(r, ref[r["photo"], r["style"]]) else "no"
+        lines.append(
+            f"| {r['label']} | {r['photo']} × {r['style']} | {settings} | "
+            f"{r['style_distance']:.4f} | {r['content_similarity']:.3f} | {r['seconds']} | {wins} |"
+        )
+    tally: dict[str, list[bool]] = {}
+    for r in rows:
+        if r["label"] != "reference":
+            tally.setdefault(r["label"], []).append(dominates(r, ref[r["photo"], r["style"]]))
+    lines += ["", "| run | pairs where it dominates the reference |", "|---|---:|"]
+    lines += [f"| {label} | {sum(wins)} of {len(wins)} |" for label, wins in tally.items()]
+    return lines
 
 
 def reference_row(name: str, photo: str, style: str, size: int) -> tuple[Image.Image, dict]:
