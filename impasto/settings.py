@@ -24,6 +24,7 @@ from impasto.optim.optimizers import OPTIMIZERS, PARAMETERIZATIONS, optimizer_fo
 from impasto.optim.schedule import scale_sizes
 
 WEIGHT_FORMATS = ("auto", "torchvision", "caffe")
+ACTIVATION_SMOOTHINGS = ("none", "softmax")  # see impasto.losses.smoothing
 STOP_TOLERANCE = 0.01  # measured: see docs/performance.md
 MAX_SIZE = 16_384
 """The largest output side: print size (1.4 m at 300 dpi); more would not fit a machine's memory."""
@@ -111,6 +112,17 @@ class Settings:
             f"style loss: {_described(STYLE_LOSSES)}; all but {_NOT_RELATIVE} also divide the content loss by its "
             "target's size",
             choices=tuple(STYLE_LOSSES),
+        ),
+    )
+    activation_smoothing: str = field(
+        default="none",
+        metadata=option(
+            "transform of every style layer's activations before the style loss, the artwork's and the output's "
+            "alike: softmax is SWAG's (Wang et al. 2021; at each position, the softmax over the channels, times "
+            "their count), for networks whose activations are peaky; works with every style loss, masks, "
+            "blended styles and tiles; it keeps more of the photo at the same --style-weight (about 3x gives a "
+            "comparable result, see docs/quality-levers.md)",
+            choices=ACTIVATION_SMOOTHINGS,
         ),
     )
     tv_weight: float = field(

@@ -15,6 +15,7 @@ from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, style_regions
 from impasto.losses.kinds import STYLE_LOSSES, StyleTargets, content_loss, style_loss
 from impasto.losses.objective import Objective, Term, paper_terms
+from impasto.losses.smoothing import with_smoothing
 from impasto.settings import Settings
 
 
@@ -41,7 +42,7 @@ def build_objective(
     content_features = extractor(content)
     style_features = [extractor(style) for style in styles]
     style_masks = style_masks or [None] * len(styles)
-    kind = style_loss(settings.style_loss)
+    kind = with_smoothing(style_loss(settings.style_loss), settings.activation_smoothing)
     if not kind.masks and (content_masks is not None or any(m is not None for m in style_masks)):
         takers = " or ".join(name for name, other in STYLE_LOSSES.items() if other.masks)
         raise ImpastoError(f"style_loss {kind.name} does not take masks: use {takers}", "style_loss")

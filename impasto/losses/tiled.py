@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from impasto.losses.objective import Objective, Term
+from impasto.losses.smoothing import SmoothedStyleLoss, smooth
 from impasto.losses.terms import ContentLoss, ContentTerm, StyleLoss, StyleTerm
 
 ALIGN = 16  # the deepest default layers' stride: tiles start on whole feature positions
@@ -66,17 +67,26 @@ def _span(start: int, stop: int, origin: int, stride: int, pixels: int, position
     return first - shift, last - shift
 
 
+def _gram_loss(loss: nn.Module) -> tuple[nn.Module, bool]:
+    """A style layer's loss without its activation smoothing, and whether it had one (the smoothing
+    is one per position: a tile's share is taken of its smoothed features)."""
+    return (loss.loss, True) if isinstance(loss, SmoothedStyleLoss) else (loss, False)
+
+
 def tileable(objective: Objective) -> bool:
     """Whether every feature term has a tiled form: feature content terms, and style terms of
-    whole-image Gram matrices (masked regions and self-similarity have none). Pixel terms are
-    evaluated whole."""
+    whole-image Gram matrices, smoothed or not (masked regions and self-similarity have none).
+    Pixel terms are evaluated whole."""
     return all(
         not term.module.layers
         or (
             isinstance(term.module, ContentTerm)
             and all(type(loss) is ContentLoss for loss in term.module.losses.values())
         )
-        or (isinstance(term.module, StyleTerm) and all(type(loss) is StyleLoss for loss in term.module.losses.values()))
+        or (
+            isinstance(term.module, StyleTerm)
+            and all(type(_gram_loss(loss)[0]) is StyleLoss for loss in term.module.losses.values())
+        )
         for term in objective.terms
     )
 
@@ -124,24 +134,33 @@ class TiledObjective(nn.Module):
             top, bottom, left, right = tile.window
             yield tile, image[..., top:bottom, left:right]
 
-    def _style_losses(self) -> Iterator[tuple[Term, str, StyleLoss]]:
+    def _style_losses(self) -> Iterator[tuple[Term, str, StyleLoss, bool]]:
+        """Each (style term, layer, its Gram loss, whether its activations are smoothed first)."""
         for term in self.style:
             assert isinstance(term.module, StyleTerm)
-            for layer, loss in term.module.losses.items():
+            for layer, wrapped in term.module.losses.items():
+                loss, smoothed = _gram_loss(wrapped)
                 assert isinstance(loss, StyleLoss)  # tileable() admits whole-image Gram losses only
-                yield term, layer, loss
+                yield term, layer, loss, smoothed
+
+    def _style_flat(
+        self, features: torch.Tensor, tile: Tile, size: tuple[int, int], layer: str, smoothed: bool
+    ) -> torch.Tensor:
+        """A tile's core features at a style layer as (B, N, positions), smoothed where the loss is."""
+        core = self._core(features, tile, size, layer)
+        return (smooth(core) if smoothed else core.float()).flatten(2)
 
     @torch.no_grad()
     def _first_pass(self, image, layout, size) -> tuple[dict[tuple[str, str], list[Any]], dict[str, torch.Tensor]]:
         """Per (style term, layer) [sum of core F F^T, positions]; and each content term's loss."""
         grams: dict[tuple[str, str], list[Any]] = {
-            (term.name, layer): [0.0, 0] for term, layer, _ in self._style_losses()
+            (term.name, layer): [0.0, 0] for term, layer, _, _ in self._style_losses()
         }
         content = {term.name: image.new_zeros((), dtype=torch.float32) for term in self.content}
         for tile, window in self._windows(image, layout):
             features = self.objective.extractor(window)
-            for term, layer, _ in self._style_losses():
-                flat = self._core(features[layer], tile, size, layer).float().flatten(2)
+            for term, layer, _, smoothed in self._style_losses():
+                flat = self._style_flat(features[layer], tile, size, layer, smoothed)
                 entry = grams[term.name, layer]
                 entry[0], entry[1] = entry[0] + flat @ flat.transpose(1, 2), entry[1] + flat.shape[-1]
             for term in self.content:
@@ -180,7 +199,7 @@ class TiledObjective(nn.Module):
         """Each weighted style term and its gradient with respect to each layer's Gram matrix."""
         style: dict[str, torch.Tensor] = {}
         dgrams: dict[tuple[str, str], torch.Tensor] = {}
-        for term, layer, loss in self._style_losses():
+        for term, layer, loss, _ in self._style_losses():
             assert isinstance(term.module, StyleTerm)
             gram = (grams[term.name, layer][0] / grams[term.name, layer][1]).requires_grad_(True)
             with torch.enable_grad():
@@ -199,8 +218,8 @@ class TiledObjective(nn.Module):
                 (term.weight * self._content_share(term, features, tile, size) for term in self.content),
                 torch.zeros(()),
             )
-            for term, layer, _ in self._style_losses():
-                flat = self._core(features[layer], tile, size, layer).float().flatten(2)
+            for term, layer, _, smoothed in self._style_losses():
+                flat = self._style_flat(features[layer], tile, size, layer, smoothed)
                 share = (
                     share
                     + (dgrams[term.name, layer] * (flat @ flat.transpose(1, 2))).sum() / grams[term.name, layer][1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,10 @@ from impasto.errors import ImpastoError
 from impasto.features.weights import sha256_file, weights_sha256
 from impasto.record.provenance import read_record
 from impasto.settings import Settings
+
+DECLARED = {f.name: f.default for f in fields(Settings)}
+"""What a record made before a setting existed ran with: its declared default (a new setting's
+default keeps the behaviour that came before it)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Finished:
         """Why a record is of another batch: other weights, or the first setting that differs."""
         if record["weights_sha256"] != self.weights_sha256:
             return "it was made with other weights"
-        recorded = _comparable(record.get("resolved", {}))
+        recorded = _comparable({**DECLARED, **record.get("resolved", {})})
         changed = sorted(k for k in self.settings.keys() | recorded.keys() if self.settings.get(k) != recorded.get(k))
         return f"it was made with another --{changed[0].replace('_', '-')}" if changed else None
 
