@@ -48,7 +48,14 @@ def build_objective(
         raise ImpastoError(f"style_loss {kind.name} does not take masks: use {takers}", "style_loss")
     style_losses = {
         layer: kind.factory(
-            StyleTargets([f[layer] for f in style_features], style_masks, style_blend, content_masks, settings.seed)
+            StyleTargets(
+                [f[layer] for f in style_features],
+                style_masks,
+                style_blend,
+                content_masks,
+                settings.seed,
+                content_features.get(layer),
+            )
         )
         for layer in settings.style_layers
     }

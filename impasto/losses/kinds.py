@@ -23,13 +23,15 @@ if TYPE_CHECKING:
 class StyleTargets:
     """What one style layer's loss is made from: each style's features at that layer, each
     style's mask (None: the whole image), the styles' blend weights, the content's regions
-    (one (1, H, W) mask per style, stacked; None: one region) and the run's seed."""
+    (one (1, H, W) mask per style, stacked; None: one region), the run's seed and the photo's
+    features at that layer (None where the caller has none; the losses of the styles alone ignore them)."""
 
     features: Sequence[torch.Tensor]
     masks: Sequence[torch.Tensor | None]
     blend: Sequence[float]
     content_masks: torch.Tensor | None
     seed: int
+    content: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,20 @@ def _swd(targets: StyleTargets) -> nn.Module:
     return SlicedWassersteinStyleLoss(targets.features, targets.blend, targets.seed)
 
 
+def _nn(targets: StyleTargets) -> nn.Module:
+    from impasto.losses.neighbours import NeighbourStyleLoss
+
+    if targets.content is None:
+        raise ValueError("style_loss nn needs the photo's features: build it through build_objective")
+    if max(targets.blend) - min(targets.blend) > 1e-9 * max(targets.blend):
+        raise ImpastoError(
+            "style_loss nn pools the styles' features and takes no unequal --style-blend: leave it out or choose "
+            "another --style-loss",
+            "style_blend",
+        )
+    return NeighbourStyleLoss(targets.content, targets.features)
+
+
 def _feature(target: torch.Tensor, seed: int, relative: bool) -> nn.Module:
     from impasto.losses.terms import ContentLoss
 
@@ -143,6 +159,15 @@ STYLE_LOSSES: dict[str, StyleLossKind] = {
             relative=True,
             masks=False,
             factory=_swd,
+        ),
+        StyleLossKind(
+            "nn",
+            "neural neighbours: each of the photo's features replaced by its nearest artwork feature, matched by "
+            "cosine distance",
+            one_scale_weight=20.0,
+            relative=True,
+            masks=False,
+            factory=_nn,
         ),
     )
 }
