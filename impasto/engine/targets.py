@@ -15,7 +15,6 @@ from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, style_regions
 from impasto.losses.kinds import STYLE_LOSSES, StyleTargets, content_loss, style_loss
 from impasto.losses.objective import Objective, Term, paper_terms
-from impasto.losses.relaxed import PaletteLoss
 from impasto.losses.smoothing import with_smoothing
 from impasto.settings import Settings
 
@@ -69,15 +68,7 @@ def build_objective(
         settings.style_weight,
         settings.tv_weight,
     )
-    return Objective(extractor, [*terms, *_pixel_terms(styles, style_blend, settings), *extra_terms])
-
-
-def _pixel_terms(styles: Sequence[torch.Tensor], blend: Sequence[float], settings: Settings) -> list[Term]:
-    """The terms of the pixels a style loss brings beside its per-layer losses: `remd`'s palette
-    (STROTSS's relaxed EMD of the colours), at the style weight."""
-    if settings.style_loss != "remd" or not settings.style_weight:
-        return []
-    return [Term("palette", PaletteLoss(styles, blend, settings.seed), settings.style_weight)]
+    return Objective(extractor, [*terms, *extra_terms])
 
 
 def _content_losses(features: dict[str, torch.Tensor], settings: Settings, relative: bool) -> dict[str, nn.Module]:

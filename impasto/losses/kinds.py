@@ -105,12 +105,6 @@ def _nn(targets: StyleTargets) -> nn.Module:
     return NeighbourStyleLoss(targets.content, targets.features)
 
 
-def _remd(targets: StyleTargets) -> nn.Module:
-    from impasto.losses.relaxed import RelaxedEMDStyleLoss
-
-    return RelaxedEMDStyleLoss(targets.features, targets.blend, targets.seed)
-
-
 def _feature(target: torch.Tensor, seed: int, relative: bool) -> nn.Module:
     from impasto.losses.terms import ContentLoss
 
@@ -174,15 +168,6 @@ STYLE_LOSSES: dict[str, StyleLossKind] = {
             relative=True,
             masks=False,
             factory=_nn,
-        ),
-        StyleLossKind(
-            "remd",
-            "STROTSS: relaxed earth mover's distance of sampled features by cosine distance, with their moments "
-            "and the colour palette",
-            one_scale_weight=10.0,
-            relative=True,
-            masks=False,
-            factory=_remd,
         ),
     )
 }
