@@ -155,7 +155,7 @@ STYLE_LOSSES: dict[str, StyleLossKind] = {
         StyleLossKind(
             "swd",
             "sliced Wasserstein: the whole distribution of activations along random directions",
-            one_scale_weight=20.0,
+            one_scale_weight=80.0,
             relative=True,
             masks=False,
             factory=_swd,
