@@ -10,12 +10,15 @@ from PIL import Image
 from torch import nn
 
 from impasto.errors import ImpastoError
+from impasto.features.minimum import min_side
 from impasto.image.color import luminance, match_color, match_luminance
 from impasto.image.io import load_image, resize_longest, to_tensor
 from impasto.image.masks import content_regions, style_regions
-from impasto.losses.kinds import STYLE_LOSSES, StyleTargets, content_loss, style_loss
+from impasto.losses.coarse import CoarseStyleTerm, shrink
+from impasto.losses.kinds import STYLE_LOSSES, StyleLossKind, StyleTargets, content_loss, style_loss
 from impasto.losses.objective import Objective, Term, paper_terms
 from impasto.losses.smoothing import with_smoothing
+from impasto.losses.terms import StyleTerm
 from impasto.settings import Settings
 
 
@@ -40,25 +43,13 @@ def build_objective(
     assert settings.style_layers is not None and settings.style_layer_weights is not None  # resolved settings
     assert settings.style_weight is not None
     content_features = extractor(content)
-    style_features = [extractor(style) for style in styles]
-    style_masks = style_masks or [None] * len(styles)
     kind = with_smoothing(style_loss(settings.style_loss), settings.activation_smoothing)
+    style_masks = style_masks or [None] * len(styles)
     if not kind.masks and (content_masks is not None or any(m is not None for m in style_masks)):
         takers = " or ".join(name for name, other in STYLE_LOSSES.items() if other.masks)
         raise ImpastoError(f"style_loss {kind.name} does not take masks: use {takers}", "style_loss")
-    style_losses = {
-        layer: kind.factory(
-            StyleTargets(
-                [f[layer] for f in style_features],
-                style_masks,
-                style_blend,
-                content_masks,
-                settings.seed,
-                content_features.get(layer),
-            )
-        )
-        for layer in settings.style_layers
-    }
+    regions = (style_blend, content_masks, style_masks)
+    style_losses = _style_losses(kind, content_features, [extractor(s) for s in styles], regions, settings)
     content_losses = _content_losses(content_features, settings, kind.relative)
     terms = paper_terms(
         content_losses,
@@ -68,7 +59,58 @@ def build_objective(
         settings.style_weight,
         settings.tv_weight,
     )
-    return Objective(extractor, [*terms, *extra_terms])
+    coarse = _coarse_style(extractor, kind, content, styles, regions, settings)
+    return Objective(extractor, [*terms, *coarse, *extra_terms])
+
+
+Regions = tuple[Sequence[float], torch.Tensor | None, Sequence[torch.Tensor | None]]
+"""A run's style blend, content masks and style masks."""
+
+
+def _style_losses(
+    kind: StyleLossKind,
+    content_features: dict[str, torch.Tensor],
+    style_features: list[dict[str, torch.Tensor]],
+    regions: Regions,
+    settings: Settings,
+) -> dict[str, nn.Module]:
+    """One style loss of the settings' kind per style layer."""
+    assert settings.style_layers is not None  # resolved settings
+    blend, content_masks, style_masks = regions
+    return {
+        layer: kind.factory(
+            StyleTargets(
+                [f[layer] for f in style_features],
+                style_masks,
+                blend,
+                content_masks,
+                settings.seed,
+                content_features.get(layer),
+            )
+        )
+        for layer in settings.style_layers
+    }
+
+
+def _coarse_style(
+    extractor: nn.Module,
+    kind: StyleLossKind,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    regions: Regions,
+    settings: Settings,
+) -> list[Term]:
+    """With a style scale above 1, the style term again on the output and the photo shrunk by it,
+    against the artworks at their unscaled size ("style-coarse", at the style weight), so the
+    strokes grow with the scale; none where the shrunk photo is too small for the network."""
+    assert settings.style_layers is not None and settings.style_weight is not None  # resolved settings
+    factor = 1 / settings.style_scale
+    small = shrink(content, factor)
+    if factor >= 1 or min(small.shape[-2:]) < min_side(settings.model, settings.style_layers):
+        return []
+    losses = _style_losses(kind, extractor(small), [extractor(shrink(s, factor)) for s in styles], regions, settings)
+    term = CoarseStyleTerm(extractor, StyleTerm(losses, settings.style_layer_weights or ()), factor)
+    return [Term("style-coarse", term, settings.style_weight)]
 
 
 def _content_losses(features: dict[str, torch.Tensor], settings: Settings, relative: bool) -> dict[str, nn.Module]:
