@@ -2,13 +2,15 @@
 scale says, it is absent at a scale of 1 or below and where the shrunk photo is too small for the
 network, and a run lowers it."""
 
+import logging
 import math
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from impasto import Settings, Stylizer
+from impasto import Settings, Stylizer, stylize
 from impasto.image.io import to_tensor
 from impasto.losses.coarse import shrink
 
@@ -56,3 +58,24 @@ def test_a_run_at_style_scale_2_lowers_the_coarse_term(stylizer, content_path, s
     events = []
     stylizer.run(content_path, style_path, size=64, iterations=20, style_scale=2, callback=events.append)
     assert events[-1].losses["style-coarse"] < 0.7 * events[0].losses["style-coarse"]
+
+
+def test_a_tiled_run_evaluates_the_coarse_term_whole_and_paints_the_same_image(
+    content_path, style_path, squeezenet_weights, caplog
+):
+    settings = Settings(
+        model="squeezenet1_1",
+        weights=str(squeezenet_weights),
+        size=80,
+        iterations=4,
+        precision="fp32",
+        style_loss="gram-relative",
+        style_scale=2,
+    )
+    whole = np.asarray(stylize(content_path, style_path, settings), float)
+    with caplog.at_level(logging.WARNING, logger="impasto"):
+        tiled = np.asarray(
+            stylize(content_path, style_path, Settings(**{**settings.to_dict(), "max_memory": 0.004})), float
+        )
+    assert "tiles of" in caplog.text
+    assert np.abs(tiled - whole).max() <= 2
