@@ -20,10 +20,12 @@ from impasto.losses.terms import StyleTerm
 
 
 def shrink(image: torch.Tensor, factor: float) -> torch.Tensor:
-    """A (B, C, H, W) image scaled by `factor` (below 1) by area averaging, at least 1 px a side."""
+    """A (B, C, H, W) image scaled by `factor` (below 1), at least 1 px a side: antialiased bilinear,
+    whose gradient spreads smoothly over the pixels (area averaging's is constant over each block,
+    and the optimiser paints the blocks' grid into the image)."""
     height, width = image.shape[-2:]
     size = (max(1, round(height * factor)), max(1, round(width * factor)))
-    return F.interpolate(image, size=size, mode="area")
+    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
 class CoarseStyleTerm(nn.Module):
