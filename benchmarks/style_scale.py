@@ -10,6 +10,9 @@ the artwork as the scale grows.
 Writes results/style-scale.json, results/style-scale.md and results/style-scale-*.jpg.
 
     python3 -m benchmarks.style_scale [--size 512] [--scales 0.5 1 2] [--settings style_loss=swd]
+    python3 -m benchmarks.style_scale --size 128 --scales 1 2 --out /tmp/bench  # a try-out in under a minute
+
+Six runs at 512 px take about four minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
