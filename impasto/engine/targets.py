@@ -104,9 +104,11 @@ def _coarse_style(
     against the artworks at their unscaled size ("style-coarse", at the style weight), so the
     strokes grow with the scale; none where the shrunk photo is too small for the network."""
     assert settings.style_layers is not None and settings.style_weight is not None  # resolved settings
+    if settings.style_scale <= 1:
+        return []
     factor = 1 / settings.style_scale
     small = shrink(content, factor)
-    if factor >= 1 or min(small.shape[-2:]) < min_side(settings.model, settings.style_layers):
+    if min(small.shape[-2:]) < min_side(settings.model, settings.style_layers):
         return []
     losses = _style_losses(kind, extractor(small), [extractor(shrink(s, factor)) for s in styles], regions, settings)
     term = CoarseStyleTerm(extractor, StyleTerm(losses, settings.style_layer_weights or ()), factor)
