@@ -103,7 +103,8 @@ def _coarse_style(
     """With a style scale above 1, the style term again on the output and the photo shrunk by it,
     against the artworks at their unscaled size ("style-coarse", at the style weight), so the
     strokes grow with the scale; none where the shrunk photo is too small for the network."""
-    assert settings.style_layers is not None and settings.style_weight is not None  # resolved settings
+    assert settings.style_layers is not None and settings.style_layer_weights is not None  # resolved settings
+    assert settings.style_weight is not None
     if settings.style_scale <= 1:
         return []
     factor = 1 / settings.style_scale
@@ -111,7 +112,7 @@ def _coarse_style(
     if min(small.shape[-2:]) < min_side(settings.model, settings.style_layers):
         return []
     losses = _style_losses(kind, extractor(small), [extractor(shrink(s, factor)) for s in styles], regions, settings)
-    term = CoarseStyleTerm(extractor, StyleTerm(losses, settings.style_layer_weights or ()), factor)
+    term = CoarseStyleTerm(extractor, StyleTerm(losses, settings.style_layer_weights), factor)
     return [Term("style-coarse", term, settings.style_weight)]
 
 
